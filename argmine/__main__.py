@@ -1,0 +1,5 @@
+import sys
+
+from argmine.cli import main
+
+sys.exit(main())
