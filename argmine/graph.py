@@ -16,7 +16,7 @@ from typing import Any
 COMPONENT_TYPES: tuple[str, ...] = ("conclusion", "claim", "evidence")
 RELATION_TYPES: tuple[str, ...] = ("support", "attack")
 SCHEMA_VERSION = 1
-"""Version of the JSON schema written by :meth:`ArgumentGraph.to_dict` (see docs/graph-schema.md)."""
+"""Version of the JSON schema that :meth:`ArgumentGraph.to_dict` writes (docs/graph-schema.md)."""
 
 
 class GraphValidationError(ValueError):
@@ -66,7 +66,9 @@ def _pick(data: dict[str, Any], cls: type, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise GraphValidationError(f"a {what} must be a JSON object, got {type(data).__name__}")
     names = {f.name for f in fields(cls)}
-    required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+    required = [
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    ]
     missing = [n for n in required if n not in data]
     if missing:
         raise GraphValidationError(f"{what} {data.get('id', data)!r} lacks field(s) {missing}")
@@ -181,7 +183,7 @@ class ArgumentGraph:
         version = data.get("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise GraphValidationError(
-                f"unsupported graph schema_version {version!r} (this argmine reads {SCHEMA_VERSION})"
+                f"unsupported graph schema_version {version!r} (argmine reads {SCHEMA_VERSION})"
             )
         if "text" not in data:
             raise GraphValidationError("graph lacks field 'text'")

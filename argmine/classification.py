@@ -1,0 +1,62 @@
+"""Component classification: a type (conclusion / claim / evidence) for each span.
+
+A span is represented by the encoder states of its tokens (mean, first and last token) plus a few
+features of where it sits in the document: conclusions cluster at the start and the end of a
+text, which the token states of one window cannot see once a document spans several windows.
+The same span representations feed the relation scorer, so typing and linking share one
+encoder pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from argmine.graph import COMPONENT_TYPES
+
+N_POSITION_FEATURES = 5
+
+
+def pool_spans(token_states: torch.Tensor, token_ranges: Sequence[range]) -> torch.Tensor:
+    """``[mean; first; last]`` of the token states in each range -> ``(n_spans, 3 * hidden)``."""
+    if not token_ranges:
+        return token_states.new_zeros((0, 3 * token_states.shape[-1]))
+    pooled = []
+    for r in token_ranges:
+        states = token_states[r.start : r.stop]
+        pooled.append(torch.cat([states.mean(0), states[0], states[-1]]))
+    return torch.stack(pooled)
+
+
+def position_features(spans: Sequence[tuple[int, int]], text_length: int) -> torch.Tensor:
+    """Relative start and end, relative rank, and first/last flags for each span."""
+    n = len(spans)
+    rows = [
+        [
+            start / max(text_length, 1),
+            end / max(text_length, 1),
+            i / max(n - 1, 1),
+            float(i == 0),
+            float(i == n - 1),
+        ]
+        for i, (start, end) in enumerate(spans)
+    ]
+    return torch.tensor(rows, dtype=torch.float32).reshape(n, N_POSITION_FEATURES)
+
+
+class SpanClassifier(nn.Module):
+    """Types each span from its pooled representation: logits over :data:`COMPONENT_TYPES`."""
+
+    def __init__(self, span_dim: int, hidden: int = 256, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(
+            nn.Linear(span_dim, hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, len(COMPONENT_TYPES)),
+        )
+
+    def forward(self, span_repr: torch.Tensor) -> torch.Tensor:
+        return self.mlp(span_repr)

@@ -1,0 +1,261 @@
+"""Evaluation with the field's standard metrics.
+
+Given units (the gold spans are passed to the model, which predicts types and relations):
+- component macro-F1 over the types present in the gold data;
+- link F1: F1 of the "linked" class over ordered pairs of units (direction matters);
+- relation-type accuracy on the links that are correct.
+
+End to end (the model also segments):
+- component F1 where a predicted span matches a gold span of the same type if they overlap by at
+  least half of each (the Feedback Prize rule), and with exact boundaries;
+- relation F1 where both ends match (by the overlap rule) and the relation type agrees.
+
+Microtexts (Peldszus & Stede): central-claim, function and attachment macro-F1 over units and
+ordered unit pairs, by cross-validation over documents (:func:`cross_validate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import KFold
+
+from argmine.graph import COMPONENT_TYPES, ArgumentGraph
+
+Pair = tuple[int, int]
+
+
+def evaluate(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict[str, Any]:
+    """Given-units and end-to-end scores of ``miner`` on ``gold`` documents."""
+    given = list(
+        miner.pipe(
+            [g.text for g in gold],
+            batch_size=batch_size,
+            segments=[[(c.start, c.end) for c in g] for g in gold],
+        )
+    )
+    predicted = list(miner.pipe([g.text for g in gold], batch_size=batch_size))
+    return {
+        "documents": len(gold),
+        "given_units": given_units_scores(gold, given),
+        "end_to_end": end_to_end_scores(gold, predicted),
+    }
+
+
+# ---------------------------------------------------------------------- given units
+def given_units_scores(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+) -> dict[str, Any]:
+    """Scores for predictions made on the gold units (same spans, in text order)."""
+    gold_types, pred_types = [], []
+    gold_links: set[tuple[int, int, int]] = set()
+    pred_links: dict[tuple[int, int, int], str] = {}
+    gold_link_types: dict[tuple[int, int, int], str] = {}
+    for d, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        gold_types += [c.type for c in g]
+        pred_types += [c.type for c in p]
+        for key, kind in _indexed_links(g, d).items():
+            gold_links.add(key)
+            gold_link_types[key] = kind
+        pred_links.update(_indexed_links(p, d))
+    labels = [t for t in COMPONENT_TYPES if t in gold_types]
+    per_type = f1_score(gold_types, pred_types, labels=labels, average=None, zero_division=0)
+    correct = [k for k in pred_links if k in gold_links]
+    return {
+        "component_macro_f1": float(
+            f1_score(gold_types, pred_types, labels=labels, average="macro", zero_division=0)
+        ),
+        "component_f1_per_type": {t: float(f) for t, f in zip(labels, per_type, strict=True)},
+        "link": _prf(len(correct), len(pred_links), len(gold_links)),
+        "relation_type_accuracy_on_correct_links": (
+            float(
+                accuracy_score(
+                    [gold_link_types[k] for k in correct], [pred_links[k] for k in correct]
+                )
+            )
+            if correct
+            else 0.0
+        ),
+    }
+
+
+def _indexed_links(graph: ArgumentGraph, doc: int) -> dict[tuple[int, int, int], str]:
+    """Links as ``(document, source position, target position) -> type`` in text order."""
+    position = {c.id: i for i, c in enumerate(graph)}
+    return {(doc, position[r.source], position[r.target]): r.type for r in graph.relations}
+
+
+# ---------------------------------------------------------------------- end to end
+def overlap_match(gold: tuple[int, int], pred: tuple[int, int]) -> bool:
+    """The Feedback Prize rule: the overlap covers at least half of each span."""
+    overlap = min(gold[1], pred[1]) - max(gold[0], pred[0])
+    return (
+        overlap > 0
+        and overlap >= 0.5 * (gold[1] - gold[0])
+        and overlap >= 0.5 * (pred[1] - pred[0])
+    )
+
+
+def match_components(
+    gold: ArgumentGraph,
+    pred: ArgumentGraph,
+    rule: Callable[[tuple[int, int], tuple[int, int]], bool],
+) -> dict[str, str]:
+    """Match predicted to gold component ids of the same type, one to one, greedily in text order."""
+    matched: dict[str, str] = {}
+    taken: set[str] = set()
+    for p in pred:
+        for g in gold:
+            if g.id not in taken and g.type == p.type and rule((g.start, g.end), (p.start, p.end)):
+                matched[p.id] = g.id
+                taken.add(g.id)
+                break
+    return matched
+
+
+def end_to_end_scores(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+) -> dict[str, Any]:
+    """Component F1 (overlap and exact) per type and macro, and relation F1 on matched ends."""
+    rules = {"overlap": overlap_match, "exact": lambda g, p: g == p}
+    scores: dict[str, Any] = {}
+    for name, rule in rules.items():
+        per_type = {}
+        for t in COMPONENT_TYPES:
+            tp = n_pred = n_gold = 0
+            for g, p in zip(gold, pred, strict=True):
+                matched = match_components(g, p, rule)
+                tp += sum(1 for pid in matched if p.component(pid).type == t)
+                n_pred += len(p.of_type(t))
+                n_gold += len(g.of_type(t))
+            if n_gold:
+                per_type[t] = _prf(tp, n_pred, n_gold)
+        scores[f"component_{name}"] = {
+            "per_type": per_type,
+            "macro_f1": sum(v["f1"] for v in per_type.values()) / max(len(per_type), 1),
+        }
+    tp = n_pred = n_gold = 0
+    for g, p in zip(gold, pred, strict=True):
+        matched = match_components(g, p, overlap_match)
+        gold_rel = {(r.source, r.target, r.type) for r in g.relations}
+        tp += sum(
+            1
+            for r in p.relations
+            if r.source in matched
+            and r.target in matched
+            and (matched[r.source], matched[r.target], r.type) in gold_rel
+        )
+        n_pred += len(p.relations)
+        n_gold += len(g.relations)
+    scores["relation"] = _prf(tp, n_pred, n_gold)
+    return scores
+
+
+def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": n_gold}
+
+
+# ---------------------------------------------------------------------- microtexts
+def microtext_scores(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+) -> dict[str, float]:
+    """Peldszus & Stede's levels, macro-F1 as they report them, on given units.
+
+    - central claim: is each unit the central claim (the unit with no outgoing relation)?
+    - function: each unit's role in the graph: central, support or attack;
+    - attachment: for every ordered pair of units, is the first attached to the second?
+    """
+    cc_g, cc_p, fu_g, fu_p, at_g, at_p = [], [], [], [], [], []
+    for g, p in zip(gold, pred, strict=True):
+        gf, pf = _functions(g), _functions(p)
+        cc_g += [f == "central" for f in gf]
+        cc_p += [f == "central" for f in pf]
+        fu_g += gf
+        fu_p += pf
+        ga, pa = _attachments(g), _attachments(p)
+        n = len(gf)
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    at_g.append((i, j) in ga)
+                    at_p.append((i, j) in pa)
+    return {
+        "central_claim_macro_f1": float(f1_score(cc_g, cc_p, average="macro", zero_division=0)),
+        "central_claim_f1": float(f1_score(cc_g, cc_p, zero_division=0)),
+        "function_macro_f1": float(f1_score(fu_g, fu_p, average="macro", zero_division=0)),
+        "attachment_macro_f1": float(f1_score(at_g, at_p, average="macro", zero_division=0)),
+        "attachment_f1": float(f1_score(at_g, at_p, zero_division=0)),
+    }
+
+
+def _functions(graph: ArgumentGraph) -> list[str]:
+    outgoing = {r.source: r.type for r in graph.relations}
+    return [outgoing.get(c.id, "central") for c in graph]
+
+
+def _attachments(graph: ArgumentGraph) -> set[Pair]:
+    position = {c.id: i for i, c in enumerate(graph)}
+    return {(position[r.source], position[r.target]) for r in graph.relations}
+
+
+def cross_validate(
+    graphs: Sequence[ArgumentGraph],
+    fit: Callable[[list[ArgumentGraph]], Any],
+    folds: int = 5,
+    seed: int = 13,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train with ``fit`` on k-1 folds of documents, predict the held-out fold on given units.
+
+    Scores are computed over the pooled predictions of all folds, and per fold.
+    """
+    gold_all, pred_all, per_fold = [], [], []
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (train_idx, test_idx) in enumerate(splitter.split(list(range(len(graphs))))):
+        miner = fit([graphs[i] for i in train_idx])
+        gold = [graphs[i] for i in test_idx]
+        pred = list(
+            miner.pipe(
+                [g.text for g in gold], segments=[[(c.start, c.end) for c in g] for g in gold]
+            )
+        )
+        fold_scores = microtext_scores(gold, pred)
+        log(f"fold {k + 1}/{folds}: " + " ".join(f"{m}={v:.3f}" for m, v in fold_scores.items()))
+        per_fold.append(fold_scores)
+        gold_all += gold
+        pred_all += pred
+    return {
+        "folds": folds,
+        "seed": seed,
+        "pooled": microtext_scores(gold_all, pred_all),
+        "per_fold": per_fold,
+    }
+
+
+def format_report(scores: dict[str, Any], title: str = "") -> str:
+    """A plain-text table of the headline numbers of :func:`evaluate`."""
+    lines = [f"== {title} ({scores.get('documents', '?')} documents)"] if title else []
+    if "given_units" in scores:
+        gu = scores["given_units"]
+        lines += [
+            "given units:",
+            f"  component macro-F1      {gu['component_macro_f1']:.3f}   "
+            + "  ".join(f"{t}={f:.3f}" for t, f in gu["component_f1_per_type"].items()),
+            f"  link F1                 {gu['link']['f1']:.3f}   "
+            f"(P={gu['link']['precision']:.3f} R={gu['link']['recall']:.3f})",
+            f"  relation-type accuracy  {gu['relation_type_accuracy_on_correct_links']:.3f}",
+        ]
+    if "end_to_end" in scores:
+        e2e = scores["end_to_end"]
+        lines += [
+            "end to end:",
+            f"  component F1 (overlap)  {e2e['component_overlap']['macro_f1']:.3f}",
+            f"  component F1 (exact)    {e2e['component_exact']['macro_f1']:.3f}",
+            f"  relation F1             {e2e['relation']['f1']:.3f}",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,271 @@
+"""Training: fine-tune the encoder and all heads on annotated graphs, from a config file.
+
+One loss per head, summed with the config's weights: BIO tags over tokens, types over gold
+spans, head selection over each gold unit's targets, and support/attack on gold links. Gold
+spans feed the span heads during training (teacher forcing); at prediction time they read the
+tagger's spans or the units a user gives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from argmine.cleanup import mask_chrome
+from argmine.graph import COMPONENT_TYPES, RELATION_TYPES, ArgumentGraph
+from argmine.model import ArgumentModel, ModelConfig, base_model_path, load_tokenizer
+from argmine.pipeline import ArgumentMiner
+from argmine.relations import link_targets
+from argmine.segmentation import DocumentEncoding, bio_labels, encode_document
+
+logger = logging.getLogger("argmine.training")
+
+
+@dataclass
+class CorpusSelection:
+    """A corpus (name or path) and split to train on; ``repeat`` up-weights a small source."""
+
+    name: str
+    split: str | None = None
+    repeat: int = 1
+    label_map: str | None = None
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run depends on; read from a JSON file (training/configs/)."""
+
+    name: str = "argmine-model"
+    version: str = "0.0.0"
+    output_dir: str | None = None
+    seed: int = 13
+    train: list[CorpusSelection] = field(default_factory=list)
+    dev: list[CorpusSelection] = field(default_factory=list)
+    epochs: float = 6
+    max_steps: int | None = None
+    batch_size: int = 8
+    encoder_lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    max_length: int = 512
+    stride: int = 128
+    encoder_layers: int | None = None
+    hidden: int = 256
+    dropout: float = 0.1
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {"tags": 1.0, "types": 1.0, "links": 1.0, "relation_types": 0.5}
+    )
+    threads: int | None = None
+    log_every: int = 20
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training config key(s): {sorted(unknown)}")
+        data = dict(data)
+        for key in ("train", "dev"):
+            data[key] = [CorpusSelection(**_selection(s)) for s in data.get(key, [])]
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: {err}") from err
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(
+            name=self.name,
+            version=self.version,
+            encoder_layers=self.encoder_layers,
+            max_length=self.max_length,
+            stride=self.stride,
+            hidden=self.hidden,
+            dropout=self.dropout,
+        )
+
+
+def _selection(entry: str | dict[str, Any]) -> dict[str, Any]:
+    return {"name": entry} if isinstance(entry, str) else entry
+
+
+@dataclass
+class Example:
+    """One training document: its encoding and gold labels for every head."""
+
+    encoding: DocumentEncoding
+    tags: torch.Tensor
+    spans: list[tuple[int, int]]
+    types: torch.Tensor
+    links: torch.Tensor
+    relations: list[tuple[int, int, int]]
+
+
+def make_example(graph: ArgumentGraph, tokenizer, config: TrainConfig) -> Example:
+    """Encode a gold graph the way the pipeline will see its text (chrome masked)."""
+    encoding = encode_document(mask_chrome(graph.text), tokenizer, config.max_length, config.stride)
+    components = list(graph)  # text order
+    index = {c.id: i for i, c in enumerate(components)}
+    relations = [
+        (index[r.source], index[r.target], RELATION_TYPES.index(r.type)) for r in graph.relations
+    ]
+    return Example(
+        encoding=encoding,
+        tags=torch.tensor(bio_labels(encoding, [(c.start, c.end, c.type) for c in components])),
+        spans=[(c.start, c.end) for c in components],
+        types=torch.tensor([COMPONENT_TYPES.index(c.type) for c in components], dtype=torch.long),
+        links=link_targets(len(components), [(s, t, "") for s, t, _ in relations]),
+        relations=relations,
+    )
+
+
+def example_losses(
+    model: ArgumentModel, example: Example, states: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The four losses of one document (heads with nothing to learn from contribute zero)."""
+    zero = states.sum() * 0.0
+    losses = {"tags": zero, "types": zero, "links": zero, "relation_types": zero}
+    if example.encoding.n_tokens:
+        losses["tags"] = nn.functional.cross_entropy(model.tag_logits(states), example.tags)
+    if example.spans:
+        reps = model.span_representations(states, example.encoding, example.spans)
+        losses["types"] = nn.functional.cross_entropy(model.classifier(reps), example.types)
+        link_logits, type_logits = model.relations(reps)
+        log_probs = link_logits.log_softmax(-1)
+        losses["links"] = -(example.links * log_probs).sum(-1).mean()
+        if example.relations:
+            src, tgt, kind = (torch.tensor(x) for x in zip(*example.relations, strict=True))
+            losses["relation_types"] = nn.functional.cross_entropy(type_logits[src, tgt], kind)
+    return losses
+
+
+def train(
+    config: TrainConfig,
+    train_graphs: Sequence[ArgumentGraph] | None = None,
+    dev_graphs: Sequence[ArgumentGraph] | None = None,
+    log: Callable[[str], None] = print,
+) -> ArgumentMiner:
+    """Fine-tune a model; graphs default to the corpora the config names."""
+    seed_everything(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    train_graphs = list(train_graphs) if train_graphs is not None else select_graphs(config.train)
+    if not train_graphs:
+        raise ValueError("no training documents: the config's 'train' corpora are empty")
+    tokenizer = load_tokenizer(base_model_path())
+    model = ArgumentModel.from_base(config.model_config())
+    examples = [make_example(g, tokenizer, config) for g in train_graphs]
+    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
+    total_steps = config.max_steps or max(1, round(config.epochs * steps_per_epoch))
+    optimizer, scheduler = make_optimizer(model, config, total_steps)
+    log(
+        f"training {config.name}: {len(examples)} documents, "
+        f"{sum(e.encoding.n_tokens for e in examples)} tokens, {total_steps} steps"
+    )
+    model.train()
+    rng = random.Random(config.seed)
+    step, started = 0, time.time()
+    while step < total_steps:
+        for batch in length_bucketed_batches(examples, config.batch_size, rng):
+            losses = batch_losses(model, batch, config.loss_weights)
+            losses["total"].backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % config.log_every == 0 or step == total_steps:
+                log(_progress_line(step, total_steps, losses, started))
+            if step >= total_steps:
+                break
+    model.round_to_storage_precision()
+    miner = ArgumentMiner(model, tokenizer)
+    if dev_graphs is None and config.dev:
+        dev_graphs = select_graphs(config.dev)
+    if dev_graphs:
+        from argmine.evaluation import evaluate, format_report
+
+        log(format_report(evaluate(miner, dev_graphs), title="dev"))
+    if config.output_dir:
+        miner.save_pretrained(config.output_dir)
+        log(f"saved to {config.output_dir}")
+    return miner
+
+
+def batch_losses(
+    model: ArgumentModel, batch: Sequence[Example], weights: dict[str, float]
+) -> dict[str, torch.Tensor]:
+    """Mean over the batch's documents of each loss, and their weighted sum as ``total``."""
+    states = model.encode([e.encoding for e in batch], max_windows=64)
+    per_doc = [example_losses(model, e, s) for e, s in zip(batch, states, strict=True)]
+    losses = {k: torch.stack([d[k] for d in per_doc]).mean() for k in per_doc[0]}
+    losses["total"] = sum(weights.get(k, 0.0) * v for k, v in losses.items())
+    return losses
+
+
+def length_bucketed_batches(
+    examples: Sequence[Example], batch_size: int, rng: random.Random
+) -> list[list[Example]]:
+    """Batches of documents of similar length (less padding), in shuffled order."""
+    order = sorted(
+        range(len(examples)), key=lambda i: (examples[i].encoding.n_tokens, rng.random())
+    )
+    batches = [
+        [examples[i] for i in order[k : k + batch_size]] for k in range(0, len(order), batch_size)
+    ]
+    rng.shuffle(batches)
+    return batches
+
+
+def make_optimizer(model: ArgumentModel, config: TrainConfig, total_steps: int):
+    from transformers import get_linear_schedule_with_warmup
+
+    encoder = [p for p in model.encoder.parameters() if p.requires_grad]
+    encoder_ids = {id(p) for p in encoder}
+    heads = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
+    optimizer = torch.optim.AdamW(
+        [{"params": encoder, "lr": config.encoder_lr}, {"params": heads, "lr": config.head_lr}],
+        weight_decay=config.weight_decay,
+    )
+    warmup = int(config.warmup_ratio * total_steps)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
+
+
+def select_graphs(selections: Sequence[CorpusSelection]) -> list[ArgumentGraph]:
+    """The documents a config names, each source repeated ``repeat`` times."""
+    from argmine.corpus import load_graphs
+
+    graphs: list[ArgumentGraph] = []
+    for s in selections:
+        kwargs = {"label_map": s.label_map} if s.label_map else {}
+        graphs.extend(load_graphs(s.name, split=s.split, **kwargs) * s.repeat)
+    return graphs
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _progress_line(step: int, total: int, losses: dict[str, torch.Tensor], started: float) -> str:
+    parts = " ".join(f"{k}={float(v.detach()):.3f}" for k, v in losses.items())
+    return f"step {step}/{total} {parts} ({time.time() - started:.0f}s)"
