@@ -103,7 +103,7 @@ def match_components(
     pred: ArgumentGraph,
     rule: Callable[[tuple[int, int], tuple[int, int]], bool],
 ) -> dict[str, str]:
-    """Match predicted to gold component ids of the same type, one to one, greedily in text order."""
+    """Match predicted to gold components of the same type, one to one, greedily in text order."""
     matched: dict[str, str] = {}
     taken: set[str] = set()
     for p in pred:

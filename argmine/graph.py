@@ -286,4 +286,3 @@ def _validate_relation(r: Relation, ids: set[str]) -> None:
 def make_component(text: str, start: int, end: int, type: str, id: str, **kwargs: Any) -> Component:
     """A component whose ``text`` is cut from the document, so it cannot disagree with it."""
     return Component(id=id, start=start, end=end, text=text[start:end], type=type, **kwargs)
-
