@@ -11,12 +11,33 @@ from argmine.graph import (
 
 __version__ = "0.1.0"
 
+
+def load(path=None, device: str = "cpu"):
+    """The argument miner saved at ``path``; with no path, the default model shipped with argmine.
+
+    Like ``spacy.load``: ``miner = argmine.load(); graph = miner.parse(text)``.
+    """
+    from argmine.pipeline import ArgumentMiner
+
+    return ArgumentMiner.from_pretrained(path, device=device)
+
+
+def __getattr__(name: str):
+    if name == "ArgumentMiner":  # imported lazily: ``import argmine`` stays free of torch
+        from argmine.pipeline import ArgumentMiner
+
+        return ArgumentMiner
+    raise AttributeError(f"module 'argmine' has no attribute {name!r}")
+
+
 __all__ = [
     "COMPONENT_TYPES",
     "RELATION_TYPES",
     "ArgumentGraph",
+    "ArgumentMiner",
     "Component",
     "GraphValidationError",
     "Relation",
     "__version__",
+    "load",
 ]

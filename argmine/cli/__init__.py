@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS: tuple[str, ...] = ("corpus",)
-"""Modules under ``argmine.cli`` that register a subcommand, in ``--help`` order."""
+ORDER: tuple[str, ...] = ("parse", "label", "render", "corpus", "train", "evaluate")
+"""Subcommands listed first in ``--help``; other modules of ``argmine.cli`` follow by name."""
 
 
 class CLIError(Exception):
@@ -25,9 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="argmine", description="Argument mining: from raw text to argument graphs."
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in SUBCOMMANDS:
+    for name in subcommand_modules():
         importlib.import_module(f"argmine.cli.{name}").add_parser(subparsers)
     return parser
+
+
+def subcommand_modules() -> list[str]:
+    """The modules of this package, each registering one subcommand."""
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,79 @@
+"""Shared fixtures: small hand-made graphs and a tiny model trained on them in seconds."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from argmine.graph import ArgumentGraph, Component, Relation  # noqa: E402
+
+TINY_TEXTS = [
+    (
+        "We should ban cars in the city centre. Cars pollute the air. "
+        "A 2019 study found that 40% of asthma cases there come from traffic. "
+        "Some say shops need customers who drive. But buses bring more customers than cars.",
+        [
+            ("We should ban cars in the city centre", "conclusion"),
+            ("Cars pollute the air", "claim"),
+            ("A 2019 study found that 40% of asthma cases there come from traffic", "evidence"),
+            ("Some say shops need customers who drive", "claim"),
+            ("But buses bring more customers than cars", "claim"),
+        ],
+        [(1, 0, "support"), (2, 1, "support"), (3, 0, "attack"), (4, 3, "attack")],
+    ),
+    (
+        "Tuition should be free. Education benefits everyone in society. "
+        "Graduates paid 30% more tax over their lives according to the ministry.",
+        [
+            ("Tuition should be free", "conclusion"),
+            ("Education benefits everyone in society", "claim"),
+            ("Graduates paid 30% more tax over their lives according to the ministry", "evidence"),
+        ],
+        [(1, 0, "support"), (2, 1, "support")],
+    ),
+]
+
+
+def make_graph(text: str, units, links, doc_id: str = "doc") -> ArgumentGraph:
+    """A gold graph from unit strings (found in ``text``) and ``(source, target, type)`` indices."""
+    components = []
+    for i, (unit, kind) in enumerate(units):
+        start = text.index(unit)
+        components.append(Component(f"c{i}", start, start + len(unit), unit, kind))
+    relations = [Relation(f"c{s}", f"c{t}", kind) for s, t, kind in links]
+    return ArgumentGraph(text, components, relations, metadata={"id": doc_id, "source": "tiny"})
+
+
+@pytest.fixture(scope="session")
+def tiny_graphs() -> list[ArgumentGraph]:
+    return [make_graph(t, u, r, f"tiny{i}") for i, (t, u, r) in enumerate(TINY_TEXTS)]
+
+
+@pytest.fixture(scope="session")
+def tiny_miner(tiny_graphs):
+    """A one-layer model trained for a few steps: fast, and good enough to return real graphs."""
+    from argmine.training import TrainConfig, train
+
+    config = TrainConfig(
+        name="tiny",
+        version="0.0.1",
+        encoder_layers=1,
+        max_steps=40,
+        batch_size=2,
+        encoder_lr=1e-4,
+        head_lr=3e-3,
+        log_every=1000,
+    )
+    return train(config, tiny_graphs * 3, log=lambda line: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_miner, tmp_path_factory):
+    """The tiny model saved to disk, for tests of loading and the command line."""
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    tiny_miner.save_pretrained(path)
+    return path
