@@ -70,6 +70,8 @@ class TrainConfig:
     )
     threads: int | None = None
     log_every: int = 20
+    config_file: str | None = None
+    """The file this config was read from (recorded in the model card)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -84,9 +86,11 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
         try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+            config = cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
         except (json.JSONDecodeError, TypeError, ValueError) as err:
             raise ValueError(f"{path}: {err}") from err
+        config.config_file = str(path)
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,9 +209,21 @@ def train(
 
         log(format_report(evaluate(miner, dev_graphs), title="dev"))
     if config.output_dir:
-        miner.save_pretrained(config.output_dir)
+        save_trained(miner, config)
         log(f"saved to {config.output_dir}")
     return miner
+
+
+def save_trained(miner: ArgumentMiner, config: TrainConfig) -> None:
+    """Save the model with its training config and a fresh model card (old results dropped)."""
+    from argmine.modelcard import write_model_card
+
+    folder = Path(config.output_dir)
+    miner.save_pretrained(folder)
+    (folder / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    for stale in (folder / "results").glob("*.json"):
+        stale.unlink()
+    write_model_card(folder)
 
 
 def batch_losses(

@@ -1,0 +1,105 @@
+"""``argmine evaluate``: score a model on a corpus split, or cross-validate on microtexts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from argmine.cli import CLIError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model with the field's standard metrics",
+        description="Score --model on --corpus/--split (given units and end to end), or with "
+        "--cross-validate train and score a config on k folds of a corpus's documents.",
+    )
+    parser.add_argument("--model", help="model folder (default: the shipped model)")
+    parser.add_argument("--corpus", default="cdcp", help="corpus name or path (default: cdcp)")
+    parser.add_argument("--split", help="split to score (default: all documents)")
+    parser.add_argument("--label-map", help="label map (JSON) for a corpus at a path")
+    parser.add_argument(
+        "--cross-validate",
+        metavar="CONFIG",
+        type=Path,
+        help="train this config on k-1 folds of --corpus and score the held-out fold "
+        "(central claim, function, attachment)",
+    )
+    parser.add_argument("--folds", type=int, default=5, help="folds for --cross-validate")
+    parser.add_argument("--seed", type=int, default=13, help="seed of the fold assignment")
+    parser.add_argument("--json", type=Path, help="also write the scores to this JSON file")
+    parser.add_argument(
+        "--model-card",
+        action="store_true",
+        help="store the scores in the model folder's results/ and rewrite its model card",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from argmine.corpus import load_graphs
+    from argmine.evaluation import format_report
+
+    kwargs = {"label_map": args.label_map} if args.label_map else {}
+    try:
+        graphs = load_graphs(args.corpus, split=args.split, **kwargs)
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        raise CLIError(str(err)) from err
+    if not graphs:
+        raise CLIError(f"no documents in {args.corpus} (split {args.split})")
+    if args.cross_validate:
+        scores = _cross_validate(args, graphs)
+        print(json.dumps(scores["pooled"], indent=2))
+    else:
+        scores = _evaluate(args, graphs)
+        print(format_report(scores, title=f"{args.corpus} {args.split or 'all'}"))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(scores, indent=2) + "\n")
+    if args.model_card:
+        _store_in_model_card(args, scores)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, graphs) -> dict:
+    import argmine
+    from argmine.evaluation import evaluate
+    from argmine.model import ModelLoadError
+
+    try:
+        miner = argmine.load(args.model)
+    except ModelLoadError as err:
+        raise CLIError(str(err)) from err
+    scores = evaluate(miner, graphs)
+    scores.update(corpus=args.corpus, split=args.split, model=miner.config.name)
+    return scores
+
+
+def _cross_validate(args: argparse.Namespace, graphs) -> dict:
+    from argmine.evaluation import cross_validate
+    from argmine.training import TrainConfig, train
+
+    config = TrainConfig.from_file(args.cross_validate)
+    config.output_dir = None
+
+    def fit(train_graphs):
+        return train(config, train_graphs, dev_graphs=[], log=lambda line: print(line, flush=True))
+
+    scores = cross_validate(graphs, fit, folds=args.folds, seed=args.seed)
+    scores.update(corpus=args.corpus, config=str(args.cross_validate))
+    return scores
+
+
+def _store_in_model_card(args: argparse.Namespace, scores: dict) -> None:
+    from argmine.modelcard import write_model_card
+    from argmine.pipeline import default_model_path
+
+    folder = Path(args.model) if args.model else default_model_path()
+    kind = "cv" if args.cross_validate else (args.split or "all")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.corpus).name}-{kind}")
+    (folder / "results").mkdir(exist_ok=True)
+    (folder / "results" / f"{name}.json").write_text(json.dumps(scores, indent=2) + "\n")
+    write_model_card(folder)

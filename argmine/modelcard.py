@@ -1,0 +1,146 @@
+"""Model cards: ``README.md`` in a model folder, written from what the folder holds.
+
+The card is regenerated, never hand-edited: its numbers come from ``results/*.json`` (written by
+``argmine evaluate --model-card``) and its training description from ``training_config.json``
+(written by ``argmine train``), so every number in it is reproduced by the command printed
+beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+LICENCES = {
+    "cdcp": "ODbL 1.0 (contents DbCL 1.0): Park & Cardie 2018; split of Niculae et al. 2017",
+    "microtexts": "CC BY-NC-SA 4.0: Peldszus & Stede 2015",
+    "contactpoint": "annotated by the argmine project; see corpus/contactpoint/",
+}
+
+INTENDED_USE = """\
+## Intended use
+Finding conclusions, claims and evidence and their support/attack links in English argumentative
+prose of the kind it was trained on: public comments on regulations, short argumentative texts,
+opinion articles on policy. Output is a starting point for analysis or annotation (it can be
+exported to brat/INCEpTION for correction), not a verdict on any text.
+
+## Limits
+- Trained on about 700 documents from three sources; it knows their annotation schemes, not the
+  full variety of argumentative writing. Expect lower scores on other genres and on essays.
+- Every component has at most one outgoing relation (the decoder builds a forest), as in the
+  training data; texts whose units support several claims lose the extra links.
+- `counterfactual` comes from a grammatical rule (past-perfect condition, "would have"
+  consequence), not from the model: there is no training data for it.
+- English only. The training data's licence includes CC BY-NC-SA 4.0 (microtexts): check it
+  before commercial use of this model.
+"""
+
+
+def write_model_card(folder: str | Path) -> Path:
+    """(Re)write ``folder/README.md`` from the folder's config and results."""
+    folder = Path(folder)
+    path = folder / "README.md"
+    path.write_text(render_model_card(folder), encoding="utf-8")
+    return path
+
+
+def render_model_card(folder: Path) -> str:
+    config = _read(folder / "config.json")
+    training = _read(folder / "training_config.json")
+    results = {p.stem: _read(p) for p in sorted((folder / "results").glob("*.json"))}
+    name = config.get("name", folder.name)
+    parts = [
+        f"# {name} {config.get('version', '')}".rstrip(),
+        "",
+        "An argmine pipeline: segmentation (BIO tagger), component types (conclusion / claim / "
+        "evidence), support/attack relations, on a fine-tuned all-MiniLM-L6-v2 encoder "
+        f"(package `{config.get('base_model')}`, Apache-2.0). Load it with "
+        f"`argmine.load({str(folder)!r})`.",
+        "",
+        _training_section(training),
+        _results_section(results, folder),
+        INTENDED_USE,
+        _storage_section(config),
+    ]
+    return "\n".join(parts)
+
+
+def _training_section(training: dict[str, Any]) -> str:
+    if not training:
+        return "## Training\nNo training record in this folder.\n"
+    sources = training.get("train", [])
+    rows = "\n".join(
+        f"| {s['name']} | {s.get('split') or 'all'} | {s.get('repeat', 1)} | "
+        f"{LICENCES.get(s['name'], 'see the corpus folder')} |"
+        for s in sources
+    )
+    hyper = ", ".join(
+        f"{k}={training[k]}"
+        for k in ("epochs", "batch_size", "encoder_lr", "head_lr", "max_length", "seed")
+        if k in training
+    )
+    config_file = training.get("config_file", "training/configs/default.json")
+    return (
+        "## Training\n"
+        "| corpus | split | repeat | licence |\n|---|---|---|---|\n"
+        f"{rows}\n\n"
+        f"Hyper-parameters: {hyper}. Reproduce: `argmine train --config {config_file}` "
+        "(CPU, 2 cores; about 10 minutes).\n"
+    )
+
+
+def _results_section(results: dict[str, dict[str, Any]], folder: Path) -> str:
+    if not results:
+        return "## Results\nNo evaluation stored yet (`argmine evaluate --model-card`).\n"
+    lines = ["## Results"]
+    for name, scores in results.items():
+        lines.append(f"\n### {name}\n")
+        lines += _score_rows(scores)
+        lines.append(f"\nReproduce: `{_command(scores, folder)}`")
+    return "\n".join(lines) + "\n"
+
+
+def _score_rows(scores: dict[str, Any]) -> list[str]:
+    rows = ["| metric | value |", "|---|---|"]
+    if "pooled" in scores:
+        rows += [f"| {k} | {v:.3f} |" for k, v in scores["pooled"].items()]
+        return rows
+    gu, e2e = scores["given_units"], scores["end_to_end"]
+    rows += [
+        f"| given units: component macro-F1 | {gu['component_macro_f1']:.3f} |",
+        *(f"| given units: F1 {t} | {f:.3f} |" for t, f in gu["component_f1_per_type"].items()),
+        f"| given units: link F1 | {gu['link']['f1']:.3f} |",
+        f"| given units: relation-type accuracy on correct links | "
+        f"{gu['relation_type_accuracy_on_correct_links']:.3f} |",
+        f"| end to end: component macro-F1 (half overlap) | "
+        f"{e2e['component_overlap']['macro_f1']:.3f} |",
+        f"| end to end: component macro-F1 (exact) | {e2e['component_exact']['macro_f1']:.3f} |",
+        f"| end to end: relation F1 | {e2e['relation']['f1']:.3f} |",
+    ]
+    return rows
+
+
+def _command(scores: dict[str, Any], folder: Path) -> str:
+    if "pooled" in scores:
+        return (
+            f"argmine evaluate --corpus {scores.get('corpus')} --cross-validate "
+            f"{scores.get('config')} --folds {scores.get('folds')} --seed {scores.get('seed')} "
+            f"--model {folder} --model-card"
+        )
+    split = f" --split {scores['split']}" if scores.get("split") else ""
+    return f"argmine evaluate --model {folder} --corpus {scores.get('corpus')}{split} --model-card"
+
+
+def _storage_section(config: dict[str, Any]) -> str:
+    return (
+        "## Files\n"
+        "`config.json` (architecture and labels), `model.safetensors` (float16; every weight but "
+        "the frozen word embeddings, which are read from the installed base package and checked "
+        f"against sha256 `{config.get('base_embedding_sha256', '')[:16]}...`), tokenizer files, "
+        "`training_config.json`, `results/`.\n"
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -1,0 +1,108 @@
+"""The pipeline API on a tiny model: parse, pipe, given segments, storage, bad input."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import argmine
+from argmine.model import ModelLoadError
+from argmine.pipeline import ArgumentMiner
+
+
+def test_parse_returns_a_valid_graph_with_scores(tiny_miner, tiny_graphs):
+    graph = tiny_miner.parse(tiny_graphs[0].text)
+    assert graph.components, "the tiny model found no component in its own training text"
+    for c in graph.components:
+        assert graph.text[c.start : c.end] == c.text
+        assert 0.0 <= c.score <= 1.0
+        assert "counterfactual" in c.attributes
+    assert all(0.0 <= r.score <= 1.0 for r in graph.relations)
+    assert graph.metadata["model"] == "tiny"
+
+
+def test_given_segments_are_kept_exactly_and_in_order(tiny_miner, tiny_graphs):
+    text = tiny_graphs[0].text
+    segments = [(60, 130), (0, 37), (38, 58)]  # deliberately not in text order
+    graph = tiny_miner.parse(text, segments=segments)
+    assert [(c.start, c.end) for c in graph.components] == segments
+    assert [c.text for c in graph.components] == [text[a:b] for a, b in segments]
+
+
+def test_given_segments_outside_the_text_are_rejected(tiny_miner):
+    with pytest.raises(ValueError, match="outside the text"):
+        tiny_miner.parse("Short text.", segments=[(0, 500)])
+
+
+def test_pipe_returns_one_graph_per_input_in_order(tiny_miner, tiny_graphs):
+    texts = [g.text for g in tiny_graphs] + ["", "Cars pollute the air."] + [tiny_graphs[1].text]
+    graphs = list(tiny_miner.pipe(texts, batch_size=2))
+    assert [g.text for g in graphs] == texts
+    assert graphs[0].to_dict() == tiny_miner.parse(texts[0]).to_dict()
+
+
+def test_long_document_is_covered_end_to_end(tiny_miner, tiny_graphs):
+    paragraph = tiny_graphs[0].text
+    text = " ".join([paragraph] * (3000 // len(paragraph.split()) + 1))
+    assert len(text.split()) >= 3000
+    doc = tiny_miner.encode(text)
+    assert len(doc.windows) > 1
+    assert set(range(doc.n_tokens)) == {t for a, b in doc.windows for t in range(a, b)}
+    graph = tiny_miner.parse(text)
+    last_copy = text.rindex(paragraph)
+    assert any(c.start >= last_copy for c in graph.components), "the last window was not read"
+    for c in graph.components:
+        assert text[c.start : c.end] == c.text
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t  "])
+def test_empty_text_gives_an_empty_graph(tiny_miner, text):
+    graph = tiny_miner.parse(text)
+    assert graph.components == [] and graph.relations == [] and graph.text == text
+
+
+@pytest.mark.parametrize("bad", [None, 42, b"bytes", ["a list"]])
+def test_non_string_input_raises_type_error(tiny_miner, bad):
+    with pytest.raises(TypeError, match="argmine parses str"):
+        tiny_miner.parse(bad)
+
+
+def test_save_and_load_give_identical_graphs(tiny_miner, tiny_model_dir, tiny_graphs):
+    loaded = argmine.load(tiny_model_dir)
+    texts = [g.text for g in tiny_graphs]
+    before = [g.to_dict() for g in tiny_miner.pipe(texts)]
+    after = [g.to_dict() for g in loaded.pipe(texts)]
+    assert before == after
+    resaved = tiny_model_dir.parent / "resaved"
+    loaded.save_pretrained(resaved)
+    assert [g.to_dict() for g in ArgumentMiner.from_pretrained(resaved).pipe(texts)] == before
+
+
+def test_saved_model_is_small_and_safetensors_only(tiny_model_dir):
+    names = {p.name for p in tiny_model_dir.iterdir()}
+    assert "model.safetensors" in names
+    assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in names)
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "config.json", "tokenizer.json"])
+def test_missing_model_file_is_named(tiny_model_dir, tmp_path, name):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / name).unlink()
+    with pytest.raises(ModelLoadError, match=name):
+        argmine.load(broken)
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "config.json"])
+def test_corrupt_model_file_is_named(tiny_model_dir, tmp_path, name):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / name).write_bytes(b"\x00not what it should be")
+    with pytest.raises(ModelLoadError, match=name):
+        argmine.load(broken)
+
+
+def test_missing_model_folder_is_named(tmp_path):
+    with pytest.raises(ModelLoadError, match="no model folder"):
+        argmine.load(tmp_path / "nowhere")
