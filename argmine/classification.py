@@ -46,6 +46,28 @@ def position_features(spans: Sequence[tuple[int, int]], text_length: int) -> tor
     return torch.tensor(rows, dtype=torch.float32).reshape(n, N_POSITION_FEATURES)
 
 
+class DiscourseEncoder(nn.Module):
+    """A small transformer over the document's spans, so each span's vector sees the others.
+
+    Whether a unit is a conclusion, and what it links to, depends on the rest of the argument
+    (a conclusion is what the other units argue for), which a span's own tokens cannot show.
+    It runs on ``n`` span vectors, not on tokens: its cost is negligible next to the encoder.
+    """
+
+    def __init__(self, span_dim: int, hidden: int = 256, layers: int = 2, dropout: float = 0.1):
+        super().__init__()
+        self.project = nn.Linear(span_dim, hidden)
+        layer = nn.TransformerEncoderLayer(
+            hidden, nhead=4, dim_feedforward=2 * hidden, dropout=dropout, batch_first=True
+        )
+        self.layers = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
+
+    def forward(self, span_repr: torch.Tensor) -> torch.Tensor:
+        if span_repr.shape[0] == 0:
+            return self.project(span_repr)
+        return self.layers(self.project(span_repr).unsqueeze(0)).squeeze(0)
+
+
 class SpanClassifier(nn.Module):
     """Types each span from its pooled representation: logits over :data:`COMPONENT_TYPES`."""
 

@@ -28,6 +28,7 @@ from torch import nn
 
 from argmine.classification import (
     N_POSITION_FEATURES,
+    DiscourseEncoder,
     SpanClassifier,
     pool_spans,
     position_features,
@@ -57,7 +58,10 @@ class ModelConfig:
     max_length: int = 512
     stride: int = 128
     hidden: int = 256
+    discourse_layers: int = 2
     dropout: float = 0.1
+    none_weight: float = 1.0
+    """Prior on "no target" when decoding relations (< 1 links more); tuned on dev data."""
     base_embedding_sha256: str = ""
     tag_labels: tuple[str, ...] = TAG_LABELS
 
@@ -100,8 +104,11 @@ class ArgumentModel(nn.Module):
         span_dim = 3 * dim + N_POSITION_FEATURES
         self.dropout = nn.Dropout(config.dropout)
         self.tagger = nn.Linear(dim, len(config.tag_labels))
-        self.classifier = SpanClassifier(span_dim, config.hidden, config.dropout)
-        self.relations = RelationScorer(span_dim, config.hidden, config.dropout)
+        self.discourse = DiscourseEncoder(
+            span_dim, config.hidden, config.discourse_layers, config.dropout
+        )
+        self.classifier = SpanClassifier(config.hidden, config.hidden, config.dropout)
+        self.relations = RelationScorer(config.hidden, config.hidden, config.dropout)
         self.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
 
     # ------------------------------------------------------------------ building and storage
@@ -203,10 +210,11 @@ class ArgumentModel(nn.Module):
     def span_representations(
         self, token_states: torch.Tensor, doc: DocumentEncoding, spans: Sequence[tuple[int, int]]
     ) -> torch.Tensor:
+        """One vector per span: pooled tokens and position, contextualised by the other spans."""
         ranges = [_nonempty(doc.tokens_in(a, b), doc, a) for a, b in spans]
         pooled = pool_spans(self.dropout(token_states), ranges)
         position = position_features(spans, len(doc.text)).to(pooled.device)
-        return torch.cat([pooled, position], dim=-1)
+        return self.discourse(torch.cat([pooled, position], dim=-1))
 
 
 def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:

@@ -124,7 +124,9 @@ class ArgumentMiner:
                 for i, span in enumerate(spans)
             ]
             links = decode_relations(
-                link_logits.softmax(-1).cpu(), rel_type_logits.softmax(-1).cpu()
+                link_logits.softmax(-1).cpu(),
+                rel_type_logits.softmax(-1).cpu(),
+                self.config.none_weight,
             )
             relations = [
                 Relation(f"c{s}", f"c{t}", kind, round(score, 4)) for s, t, kind, score in links

@@ -101,23 +101,26 @@ def link_targets(n: int, relations: list[tuple[int, int, str]]) -> torch.Tensor:
 
 
 def decode_relations(
-    link_probs: torch.Tensor, type_probs: torch.Tensor
+    link_probs: torch.Tensor, type_probs: torch.Tensor, none_weight: float = 1.0
 ) -> list[tuple[int, int, str, float]]:
     """The most probable forest of links: ``(source, target, type, score)`` for each link.
 
-    ``score`` is P(link) * P(type | link).
+    ``score`` is P(link) * P(type | link). ``none_weight`` scales the probability of "no
+    target" before decoding: below 1 the decoder links more (higher recall).
     """
     n = link_probs.shape[0]
     if n < 2:
         return []
-    greedy = [int(link_probs[i].argmax()) for i in range(n)]
+    weighted = link_probs.clone()
+    weighted[:, n] *= none_weight
+    greedy = [int(weighted[i].argmax()) for i in range(n)]
     parent_of = {i: greedy[i] for i in range(n) if greedy[i] != n}
     if _is_acyclic(parent_of):  # the unconstrained best is already a forest: nothing to repair
         return sorted(_typed_link(i, j, link_probs, type_probs) for i, j in parent_of.items())
     digraph = nx.DiGraph()
     for i in range(n):
         # arborescence edges run parent -> child, so a link source -> target is target -> source
-        digraph.add_edge(ROOT, i, weight=_log(link_probs[i, n]))
+        digraph.add_edge(ROOT, i, weight=_log(weighted[i, n]))
         for j in torch.nonzero(link_probs[i, :n] > 0).flatten().tolist():
             if i != j:
                 digraph.add_edge(j, i, weight=_log(link_probs[i, j]))

@@ -64,7 +64,10 @@ class TrainConfig:
     stride: int = 128
     encoder_layers: int | None = None
     hidden: int = 256
+    discourse_layers: int = 2
     dropout: float = 0.1
+    none_weights: list[float] = field(default_factory=lambda: [1.0])
+    """Candidates for the decoder's "no target" prior; the best on the dev data is kept."""
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {"tags": 1.0, "types": 1.0, "links": 1.0, "relation_types": 0.5}
     )
@@ -103,6 +106,7 @@ class TrainConfig:
             max_length=self.max_length,
             stride=self.stride,
             hidden=self.hidden,
+            discourse_layers=self.discourse_layers,
             dropout=self.dropout,
         )
 
@@ -207,11 +211,37 @@ def train(
     if dev_graphs:
         from argmine.evaluation import evaluate, format_report
 
+        tune_none_weight(miner, dev_graphs, config.none_weights, log)
         log(format_report(evaluate(miner, dev_graphs), title="dev"))
     if config.output_dir:
         save_trained(miner, config)
         log(f"saved to {config.output_dir}")
     return miner
+
+
+def tune_none_weight(
+    miner: ArgumentMiner,
+    dev_graphs: Sequence[ArgumentGraph],
+    candidates: Sequence[float],
+    log: Callable[[str], None] = print,
+) -> float:
+    """Keep the "no target" prior that gives the best link F1 on the dev units."""
+    from argmine.evaluation import given_units_scores
+
+    if len(candidates) < 2:
+        miner.config.none_weight = candidates[0] if candidates else 1.0
+        return miner.config.none_weight
+    texts = [g.text for g in dev_graphs]
+    segments = [[(c.start, c.end) for c in g] for g in dev_graphs]
+    scores = {}
+    for weight in candidates:
+        miner.config.none_weight = weight
+        predicted = list(miner.pipe(texts, segments=segments))
+        scores[weight] = given_units_scores(dev_graphs, predicted)["link"]["f1"]
+    best = max(scores, key=lambda w: (scores[w], w))
+    log("none_weight -> dev link F1: " + ", ".join(f"{w}: {f:.3f}" for w, f in scores.items()))
+    miner.config.none_weight = best
+    return best
 
 
 def save_trained(miner: ArgumentMiner, config: TrainConfig) -> None:
