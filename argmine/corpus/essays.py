@@ -61,7 +61,10 @@ def read_essay(
         ann = parse_ann(ann_path.read_text(encoding="utf-8"), str(ann_path))
     except BratFormatError as err:
         raise CorpusFormatError(str(err)) from err
-    components = [_component(e, text, labels, ann_path) for e in ann.entities]
+    components = sorted(
+        (_component(e, text, labels, ann_path) for e in ann.entities),
+        key=lambda c: (c.start, c.end),  # text order, as records store them
+    )
     relations = [_relation(r, labels, ann_path) for r in ann.relations]
     relations += _stance_relations(ann, components, relations, labels, ann_path)
     metadata = {"id": txt_path.stem, "source": SOURCE, "split": split}
