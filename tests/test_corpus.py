@@ -170,3 +170,11 @@ def test_rebuilding_from_shared_reproduces_the_committed_corpus(tmp_path):
     for name in ("microtexts", "cdcp", "contactpoint"):
         built, committed = tmp_path / name / f"{name}.jsonl", corpus_dir() / name / f"{name}.jsonl"
         assert filecmp.cmp(built, committed, shallow=False), name
+
+
+def test_readme_shows_the_current_stats(capsys):
+    from argmine.cli import main
+
+    main(["corpus", "stats"])
+    table = capsys.readouterr().out.strip()
+    assert table in (REPO / "corpus" / "README.md").read_text(encoding="utf-8")
