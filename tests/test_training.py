@@ -1,0 +1,169 @@
+"""Training and evaluation: config files, the train/evaluate commands, and the metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from argmine.cli import main
+from argmine.corpus.records import write_jsonl
+from argmine.evaluation import (
+    cross_validate,
+    end_to_end_scores,
+    given_units_scores,
+    microtext_scores,
+    overlap_match,
+)
+from argmine.graph import ArgumentGraph, Component
+from argmine.training import TrainConfig
+
+TINY_CONFIG = {
+    "name": "cli-tiny",
+    "version": "0.0.1",
+    "encoder_layers": 1,
+    "max_steps": 6,
+    "batch_size": 2,
+    "log_every": 3,
+    "none_weights": [1.0, 0.5],
+}
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"epochs": 1, "learning_rate": 0.1}))
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig.from_file(path)
+
+
+def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs, capsys):
+    corpus = tmp_path / "mine.jsonl"
+    write_jsonl(tiny_graphs, corpus)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(TINY_CONFIG))
+    model = tmp_path / "model"
+    code = main(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--train",
+            str(corpus),
+            "--dev",
+            str(corpus),
+            "-o",
+            str(model),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "step 6/6" in out and "dev" in out and "none_weight" in out
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "README.md"):
+        assert (model / name).is_file(), name
+    assert json.loads((model / "training_config.json").read_text())["max_steps"] == 6
+
+    scores_path = tmp_path / "scores.json"
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(model),
+            "--corpus",
+            str(corpus),
+            "--json",
+            str(scores_path),
+            "--model-card",
+        ]
+    )
+    assert code == 0
+    scores = json.loads(scores_path.read_text())
+    assert set(scores) >= {"given_units", "end_to_end", "documents"}
+    assert scores["documents"] == len(tiny_graphs)
+    assert 0.0 <= scores["given_units"]["link"]["f1"] <= 1.0
+    card = (model / "README.md").read_text()
+    assert "given units: link F1" in card and "argmine evaluate --model" in card
+
+
+def test_train_command_reports_a_missing_config(tmp_path, capsys):
+    assert main(["train", "--config", str(tmp_path / "nope.json")]) == 2
+    assert "no config file" in capsys.readouterr().err
+
+
+def _graph(text: str, spans, links=(), doc_id="d") -> ArgumentGraph:
+    from conftest import make_graph
+
+    return make_graph(text, spans, links, doc_id)
+
+
+TEXT = "A is true. B is true. C is true. D is false."
+GOLD = [
+    _graph(
+        TEXT,
+        [
+            ("A is true", "conclusion"),
+            ("B is true", "claim"),
+            ("C is true", "evidence"),
+            ("D is false", "claim"),
+        ],
+        [(1, 0, "support"), (2, 1, "support"), (3, 0, "attack")],
+    )
+]
+
+
+def test_perfect_predictions_score_one():
+    scores = given_units_scores(GOLD, GOLD)
+    assert scores["component_macro_f1"] == 1.0
+    assert scores["link"]["f1"] == 1.0
+    assert scores["relation_type_accuracy_on_correct_links"] == 1.0
+    e2e = end_to_end_scores(GOLD, GOLD)
+    assert e2e["component_overlap"]["macro_f1"] == 1.0 and e2e["relation"]["f1"] == 1.0
+    assert microtext_scores(GOLD, GOLD)["attachment_macro_f1"] == 1.0
+
+
+def test_link_direction_matters():
+    flipped = _graph(TEXT, [(c.text, c.type) for c in GOLD[0]], [(0, 1, "support")])
+    scores = given_units_scores(GOLD, [flipped])
+    assert scores["link"]["precision"] == 0.0 and scores["link"]["recall"] == 0.0
+
+
+def test_overlap_rule_needs_half_of_each_span():
+    assert overlap_match((0, 10), (0, 6))
+    assert not overlap_match((0, 10), (0, 4))  # covers too little of the gold span
+    assert not overlap_match((0, 4), (0, 10))  # covers too little of the prediction
+
+
+def test_end_to_end_counts_a_half_overlapping_span_but_not_a_short_one():
+    predicted = ArgumentGraph(
+        TEXT, [Component("x", 0, 6, TEXT[0:6], "conclusion"), Component("y", 11, 13, "B ", "claim")]
+    )
+    e2e = end_to_end_scores(GOLD, [predicted])
+    assert e2e["component_overlap"]["per_type"]["conclusion"]["f1"] == 1.0
+    assert e2e["component_overlap"]["per_type"]["claim"]["precision"] == 0.0
+    assert e2e["component_exact"]["per_type"]["conclusion"]["f1"] == 0.0
+
+
+class _Oracle:
+    """Predicts the gold graph of every text it was shown (tests the CV bookkeeping)."""
+
+    def __init__(self, graphs):
+        self.by_text = {g.text: g for g in graphs}
+
+    def pipe(self, texts, segments=None):
+        return (self.by_text[t] for t in texts)
+
+
+def test_cross_validation_uses_every_document_once_for_testing():
+    graphs = [
+        _graph(f"{TEXT} {i}", [(c.text, c.type) for c in GOLD[0]], [(1, 0, "support")])
+        for i in range(10)
+    ]
+    seen_training_sizes = []
+
+    def fit(train_graphs):
+        seen_training_sizes.append(len(train_graphs))
+        return _Oracle(graphs)
+
+    scores = cross_validate(graphs, fit, folds=5, seed=1, log=lambda line: None)
+    assert seen_training_sizes == [8] * 5
+    assert scores["pooled"]["central_claim_macro_f1"] == 1.0
+    assert len(scores["per_fold"]) == 5
