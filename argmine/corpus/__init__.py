@@ -49,6 +49,8 @@ def corpus_dir() -> Path:
     """
     override = os.environ.get(CORPUS_DIR_ENV)
     folder = Path(override) if override else Path(__file__).resolve().parents[2] / "corpus"
+    if not override and not folder.is_dir():  # installed with pip: the copy inside the package
+        folder = Path(__file__).resolve().parents[1] / "_corpus"
     if not folder.is_dir():
         how = f"${CORPUS_DIR_ENV}={override}" if override else f"{folder} (the checkout's corpus/)"
         raise CorpusNotFoundError(
