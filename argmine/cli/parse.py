@@ -1,0 +1,171 @@
+"""``argmine parse``: one document in, its argument graph out (a tree, JSON, AIF, DOT or brat).
+
+Also home of the options every model-using command shares (``--model``, ``--device``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from argmine.cli import CLIError
+
+PARSE_FORMATS = ("tree", "json", "aif", "dot", "brat")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--device``, shared by the commands that run a model."""
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="model folder (default: the model shipped with argmine)",
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="torch device: cpu, cuda, cuda:1, mps (default: cpu)"
+    )
+
+
+def load_miner(model: str | None, device: str):
+    """The miner, or a one-line CLIError saying why it cannot be loaded."""
+    from argmine.model import ModelLoadError
+    from argmine.pipeline import ArgumentMiner
+
+    try:
+        return ArgumentMiner.from_pretrained(model, device=device)
+    except ModelLoadError as err:
+        hint = "" if model else " (the default model is not installed; pass --model PATH)"
+        raise CLIError(f"cannot load the model: {err}{hint}") from err
+    except RuntimeError as err:  # e.g. an unknown or unavailable --device
+        raise CLIError(f"cannot load the model on device {device!r}: {err}") from err
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "parse",
+        help="parse one document and print its argument graph",
+        description="Parse one document (a file, or - for standard input) and print its argument "
+        "graph: by default as a tree (conclusions at the root, their supporters and attackers "
+        "beneath), or as JSON, AIF, Graphviz DOT or brat standoff.",
+        epilog="examples:\n  argmine parse comment.txt\n"
+        "  echo 'Ban cars. They pollute.' | argmine parse - --format json\n"
+        "  argmine parse page.html --format brat -o page   # writes page.txt and page.ann",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE|-", help="a .txt or .html file, or - for stdin")
+    parser.add_argument(
+        "-f", "--format", choices=PARSE_FORMATS, default="tree", help="output (default: tree)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write to PATH instead of stdout (brat: PATH.txt and PATH.ann)",
+    )
+    parser.add_argument("--encoding", default="utf-8", help="the file's encoding (default: utf-8)")
+    parser.add_argument(
+        "--html", action="store_true", help="read the input as HTML (default for .html files)"
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the tree (default: auto, when stdout is a terminal and NO_COLOR is unset)",
+    )
+    add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = read_document(args.file, args.encoding, args.html)
+    miner = load_miner(args.model, args.device)
+    graph = miner.parse(text)
+    if args.file != "-":
+        graph.metadata = {"id": Path(args.file).stem, **graph.metadata}
+    if args.format == "brat":
+        write_brat_pair(graph, args.output)
+        return 0
+    rendered = format_graph(graph, args.format, color=use_color(args.color, args.output))
+    if args.output:
+        Path(args.output).write_text(rendered, encoding="utf-8")
+    else:
+        sys.stdout.write(rendered)
+    return 0
+
+
+def read_document(name: str, encoding: str, html: bool = False) -> str:
+    """The document's text; HTML goes through the extractor. Errors are one-line CLIErrors."""
+    if name == "-":
+        data, label = sys.stdin.buffer.read(), "standard input"
+    else:
+        path = Path(name)
+        if not path.exists():
+            raise CLIError(f"no such file: {name}")
+        if path.is_dir():
+            raise CLIError(f"{name} is a folder; parse reads one file (use argmine label)")
+        data, label = path.read_bytes(), name
+        html = html or path.suffix.lower() in (".html", ".htm")
+    try:
+        text = data.decode(encoding)
+    except LookupError as err:
+        raise CLIError(f"unknown encoding {encoding!r}") from err
+    except UnicodeDecodeError as err:
+        raise CLIError(
+            f"cannot decode {label} as {encoding} (byte 0x{data[err.start]:02x} at offset "
+            f"{err.start}); pass its encoding with --encoding, e.g. --encoding latin-1"
+        ) from err
+    if html:
+        try:
+            from argmine.cleanup import html_to_text
+
+            text = html_to_text(text)
+        except ImportError as err:
+            raise CLIError(str(err)) from err
+    return text
+
+
+def use_color(choice: str, output: str | None) -> bool:
+    import os
+
+    if choice != "auto":
+        return choice == "always"
+    return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def format_graph(graph, fmt: str, color: bool = False) -> str:
+    """The graph as text in ``fmt`` (every format but brat, which is two files)."""
+    if fmt == "tree":
+        from argmine.render import graph_tree
+
+        return graph_tree(graph, color=color, ascii_only=not _stdout_takes_unicode())
+    if fmt == "json":
+        return graph.to_json(indent=2) + "\n"
+    if fmt == "aif":
+        return json.dumps(graph.to_aif(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "dot":
+        return graph.to_dot()
+    raise CLIError(f"unknown format {fmt!r}")
+
+
+def _stdout_takes_unicode() -> bool:
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "└─│├".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def write_brat_pair(graph, output: str | None) -> None:
+    """brat is a pair of files; without ``-o``, print the .ann (its offsets index the input)."""
+    txt, ann = graph.to_brat()
+    if output is None:
+        sys.stdout.write(ann)
+        return
+    stem = Path(output)
+    if stem.suffix in (".txt", ".ann"):
+        stem = stem.with_suffix("")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_name(stem.name + ".txt").write_text(txt, encoding="utf-8", newline="")
+    stem.with_name(stem.name + ".ann").write_text(ann, encoding="utf-8", newline="")

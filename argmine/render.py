@@ -1,0 +1,269 @@
+"""Looking at a graph: a tree for the terminal, an HTML view of the text, an SVG picture.
+
+- :func:`graph_tree`: conclusions at the root, supporters and attackers beneath, with types and
+  scores; what ``argmine parse`` prints.
+- :func:`graph_html`: a self-contained page, in the spirit of spaCy's displaCy: the text with
+  each component highlighted by type (one ``<mark>`` each), the relations listed below, and the
+  Graphviz picture when Graphviz is installed.
+- :func:`graph_svg`: the picture alone, drawn by Graphviz's ``dot`` from :meth:`to_dot`.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+from argmine.graph import ArgumentGraph, Component, Relation
+
+TYPE_COLORS: dict[str, str] = {
+    "conclusion": "#f9c784",
+    "claim": "#a8d5f2",
+    "evidence": "#b9e4c1",
+}
+OTHER_COLOR = "#dddddd"
+RELATION_COLORS = {"support": "#1b7f3a", "attack": "#c0392b"}
+ANSI = {
+    "conclusion": "\033[1;33m",
+    "claim": "\033[36m",
+    "evidence": "\033[32m",
+    "support": "\033[32m",
+    "attack": "\033[31m",
+    "dim": "\033[2m",
+    "reset": "\033[0m",
+}
+
+
+# ---------------------------------------------------------------------------- terminal tree
+def graph_tree(graph: ArgumentGraph, color: bool = False, ascii_only: bool = False) -> str:
+    """The graph as an indented tree: each root, then what supports or attacks it, and so on.
+
+    Roots are the components that point at nothing (conclusions first). A component that
+    backs two others is drawn in full once and named again the second time; components caught
+    in a cycle, reachable from no root, are drawn at the end so none is left out.
+    """
+    if not graph.components:
+        return "(no argument components found)\n"
+    drawer = _TreeDrawer(graph, color, ascii_only)
+    roots = sorted(graph.roots(), key=lambda c: (c.type != "conclusion", c.start, c.end))
+    for root in roots:
+        drawer.draw(root)
+    for component in graph:
+        if component.id not in drawer.drawn:
+            drawer.draw(component)
+    return "\n".join(drawer.lines) + "\n"
+
+
+class _TreeDrawer:
+    def __init__(self, graph: ArgumentGraph, color: bool, ascii_only: bool) -> None:
+        self.graph = graph
+        self.color = color
+        self.branch, self.last, self.pipe, self.arrow = (
+            ("|-- ", "`-- ", "|   ", "<-") if ascii_only else ("├── ", "└── ", "│   ", "←")
+        )
+        self.lines: list[str] = []
+        self.drawn: set[str] = set()
+        position = {c.id: i for i, c in enumerate(graph)}
+        self.incoming: dict[str, list[Relation]] = {}
+        for r in sorted(graph.relations, key=lambda r: position[r.source]):
+            self.incoming.setdefault(r.target, []).append(r)
+
+    def draw(self, root: Component) -> None:
+        self.lines.append(self.node(root))
+        self.drawn.add(root.id)
+        self._children(root.id, "", {root.id})
+
+    def _children(self, target: str, prefix: str, path: set[str]) -> None:
+        relations = self.incoming.get(target, [])
+        for i, relation in enumerate(relations):
+            last = i == len(relations) - 1
+            source = self.graph.component(relation.source)
+            seen = source.id in self.drawn
+            label = f"{self.edge(relation)} {self.arrow} {self.node(source)}"
+            if seen:
+                label += self.paint("dim", " (shown above)")
+            self.lines.append(prefix + (self.last if last else self.branch) + label)
+            if not seen and source.id not in path:
+                self.drawn.add(source.id)
+                self._children(
+                    source.id, prefix + ("    " if last else self.pipe), path | {source.id}
+                )
+
+    def node(self, c: Component) -> str:
+        tag = c.type + (f" {c.score:.2f}" if c.score is not None else "")
+        return f"{self.paint(c.type, f'[{tag}]')} {_one_line(c.text)}"
+
+    def edge(self, r: Relation) -> str:
+        return self.paint(r.type, r.type + (f" {r.score:.2f}" if r.score is not None else ""))
+
+    def paint(self, key: str, text: str) -> str:
+        if not self.color or key not in ANSI:
+            return text
+        return f"{ANSI[key]}{text}{ANSI['reset']}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------- SVG
+class GraphvizMissing(RuntimeError):
+    """Graphviz's ``dot`` program is not installed."""
+
+
+def graph_svg(graph: ArgumentGraph, timeout: float = 60.0) -> str:
+    """The graph drawn by Graphviz (``dot -Tsvg``) from :meth:`ArgumentGraph.to_dot`."""
+    dot = shutil.which("dot")
+    if dot is None:
+        raise GraphvizMissing(
+            "drawing the graph needs Graphviz's dot program: install graphviz "
+            "(apt-get install graphviz, brew install graphviz or conda install graphviz)"
+        )
+    done = subprocess.run(
+        [dot, "-Tsvg"],
+        input=graph.to_dot().encode("utf-8"),
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError(f"dot failed: {message[0] if message else done.returncode}")
+    return done.stdout.decode("utf-8")
+
+
+def _inline_svg(svg: str) -> str:
+    """SVG without its XML prolog and doctype, to sit inside an HTML page."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+# ---------------------------------------------------------------------------- HTML
+def graph_html(graph: ArgumentGraph, title: str | None = None, svg: str | None = None) -> str:
+    """A self-contained HTML page: the highlighted text, the relations, and ``svg`` if given."""
+    title = title or str(graph.metadata.get("id") or "argument graph")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        '<div class="argmine">',
+        f"<h1>{html.escape(title)}</h1>",
+        _legend(graph),
+        f'<div class="text">{_marked_text(graph)}</div>',
+        _relations_table(graph),
+    ]
+    if svg:
+        parts.append(f'<h2>Graph</h2><figure class="picture">{_inline_svg(svg)}</figure>')
+    parts += [_footer(graph), "</div>", "</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _legend(graph: ArgumentGraph) -> str:
+    types = sorted({c.type for c in graph.components}, key=_type_order)
+    items = "".join(
+        f'<span class="swatch" style="background:{_color(t)}">{html.escape(t)}</span>'
+        for t in types
+    )
+    count = f"{len(graph.components)} components, {len(graph.relations)} relations"
+    return f'<p class="legend">{items} <span class="count">{count}</span></p>'
+
+
+def _type_order(kind: str) -> tuple[int, str]:
+    order = list(TYPE_COLORS)
+    return (order.index(kind) if kind in order else len(order), kind)
+
+
+def _color(kind: str) -> str:
+    return TYPE_COLORS.get(kind, OTHER_COLOR)
+
+
+def _marked_text(graph: ArgumentGraph) -> str:
+    """The escaped text with one ``<mark>`` per component; an overlapping one is left unmarked."""
+    out, cursor = [], 0
+    for c in _non_overlapping(graph):
+        out.append(html.escape(graph.text[cursor : c.start]))
+        out.append(_mark(c))
+        cursor = c.end
+    out.append(html.escape(graph.text[cursor:]))
+    return "".join(out)
+
+
+def _non_overlapping(graph: ArgumentGraph) -> Iterator[Component]:
+    end = 0
+    for c in graph:
+        if c.start >= end:
+            end = c.end
+            yield c
+
+
+def _mark(c: Component) -> str:
+    score = f" {c.score:.2f}" if c.score is not None else ""
+    return (
+        f'<mark class="component type-{html.escape(c.type)}" id="arg-{html.escape(c.id)}" '
+        f'data-id="{html.escape(c.id)}" data-type="{html.escape(c.type)}" '
+        f'title="{html.escape(c.id)}: {html.escape(c.type)}{score}" '
+        f'style="background:{_color(c.type)}">{html.escape(c.text)}'
+        f'<span class="label">{html.escape(c.type)}</span></mark>'
+    )
+
+
+def _relations_table(graph: ArgumentGraph) -> str:
+    if not graph.relations:
+        return '<h2>Relations</h2><p class="none">No relations.</p>'
+    rows = []
+    for r in graph.relations:
+        source, target = graph.component(r.source), graph.component(r.target)
+        score = f"{r.score:.2f}" if r.score is not None else ""
+        color = RELATION_COLORS.get(r.type, "#444")
+        rows.append(
+            f'<tr class="relation rel-{html.escape(r.type)}">'
+            f"<td>{_component_cell(source)}</td>"
+            f'<td class="type" style="color:{color}">{html.escape(r.type)}s &rarr;</td>'
+            f'<td>{_component_cell(target)}</td><td class="score">{score}</td></tr>'
+        )
+    head = "<tr><th>source</th><th>relation</th><th>target</th><th>score</th></tr>"
+    return f'<h2>Relations</h2><table class="relations">{head}{"".join(rows)}</table>'
+
+
+def _component_cell(c: Component) -> str:
+    return (
+        f'<a href="#arg-{html.escape(c.id)}" class="ref" style="background:{_color(c.type)}">'
+        f"{html.escape(c.id)} {html.escape(c.type)}</a> {html.escape(_one_line(c.text))}"
+    )
+
+
+def _footer(graph: ArgumentGraph) -> str:
+    model = graph.metadata.get("model")
+    if not model:
+        return ""
+    version = graph.metadata.get("model_version") or ""
+    return f'<p class="footer">model: {html.escape(f"{model} {version}".strip())}</p>'
+
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+  margin: 2em auto; max-width: 60em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 2em; }
+.text { line-height: 2.6; white-space: pre-wrap; font-size: 1.05em; }
+mark.component { padding: 0.3em 0.45em; margin: 0 0.15em; border-radius: 0.35em;
+  box-decoration-break: clone; -webkit-box-decoration-break: clone; color: inherit; }
+mark.component .label { font-size: 0.65em; font-weight: bold; text-transform: uppercase;
+  margin-left: 0.5em; vertical-align: middle; letter-spacing: 0.03em; }
+.legend .swatch { padding: 0.2em 0.5em; margin-right: 0.4em; border-radius: 0.3em;
+  font-size: 0.85em; }
+.legend .count { color: #666; font-size: 0.85em; }
+table.relations { border-collapse: collapse; width: 100%; font-size: 0.95em; }
+table.relations th, table.relations td { text-align: left; padding: 0.35em 0.5em;
+  border-bottom: 1px solid #eee; vertical-align: top; }
+table.relations td.type { font-weight: bold; white-space: nowrap; }
+a.ref { padding: 0.05em 0.35em; border-radius: 0.3em; color: inherit; text-decoration: none;
+  font-size: 0.85em; white-space: nowrap; }
+figure.picture svg { max-width: 100%; height: auto; }
+.footer { color: #888; font-size: 0.8em; margin-top: 2em; }
+"""
