@@ -25,7 +25,14 @@ from argmine.batch.readers import (
     Source,
     open_input,
 )
-from argmine.batch.runner import ModelSpec, RunReport, WorkerError, label_batch, label_corpus
+from argmine.batch.runner import (
+    ModelSpec,
+    RunReport,
+    WorkerError,
+    label_batch,
+    label_corpus,
+    label_texts,
+)
 from argmine.batch.writers import OUTPUT_FORMATS, Output, output_format_for
 
 __all__ = [
@@ -45,6 +52,7 @@ __all__ = [
     "WorkerError",
     "label_batch",
     "label_corpus",
+    "label_texts",
     "open_input",
     "output_format_for",
 ]

@@ -193,21 +193,34 @@ def _batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
 
 def label_batch(miner, batch: list[Record]) -> list[Result]:
     """Results for one batch; a record that cannot be labelled gets an error, not an exception."""
-    results: list[Result | None] = [None] * len(batch)
-    todo = []
-    for i, record in enumerate(batch):
-        problem = record.error or _text_problem(record.text)
-        if problem is not None:
-            results[i] = result_of(record, None, problem)
-        else:
-            todo.append(i)
-    graphs = _parse_each(miner, [batch[i].text for i in todo])
-    for i, outcome in zip(todo, graphs, strict=True):
-        if isinstance(outcome, Exception):
-            results[i] = result_of(batch[i], None, f"{type(outcome).__name__}: {outcome}")
-        else:
-            results[i] = result_of(batch[i], outcome, None)
-    return results  # type: ignore[return-value]
+    texts = [None if record.error else record.text for record in batch]
+    outcomes = label_texts(miner, texts)
+    return [
+        result_of(record, graph, record.error or error)
+        for record, (graph, error) in zip(batch, outcomes, strict=True)
+    ]
+
+
+def label_texts(miner, texts: list[Any]) -> list[tuple[Any, str | None]]:
+    """``(graph, None)`` or ``(None, why)`` for each text, in order: never raises for one text.
+
+    The texts are parsed as one batch; if the batch fails, one by one to find the culprit.
+    """
+    outcomes: list[tuple[Any, str | None]] = [(None, _text_problem(t)) for t in texts]
+    todo = [i for i, (_, problem) in enumerate(outcomes) if problem is None]
+    if not todo:
+        return outcomes
+    try:
+        graphs = list(miner.pipe([texts[i] for i in todo], batch_size=len(todo)))
+        for i, graph in zip(todo, graphs, strict=True):
+            outcomes[i] = (graph, None)
+    except Exception:
+        for i in todo:
+            try:
+                outcomes[i] = (miner.parse(texts[i]), None)
+            except Exception as err:
+                outcomes[i] = (None, f"{type(err).__name__}: {err}")
+    return outcomes
 
 
 def _text_problem(text: Any) -> str | None:
@@ -215,22 +228,6 @@ def _text_problem(text: Any) -> str | None:
         return None
     kind = "null" if text is None else type(text).__name__
     return f"the text is {kind}, not a string"
-
-
-def _parse_each(miner, texts: list[str]) -> list[Any]:
-    """Graphs for ``texts`` in one batch; if the batch fails, one by one to find the culprit."""
-    if not texts:
-        return []
-    try:
-        return list(miner.pipe(texts, batch_size=len(texts)))
-    except Exception:
-        outcomes: list[Any] = []
-        for text in texts:
-            try:
-                outcomes.append(miner.parse(text))
-            except Exception as err:
-                outcomes.append(err)
-        return outcomes
 
 
 def result_of(record: Record, graph, error: str | None) -> Result:
