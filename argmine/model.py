@@ -62,12 +62,15 @@ class ModelConfig:
     dropout: float = 0.1
     none_weight: float = 1.0
     """Prior on "no target" when decoding relations (< 1 links more); tuned on dev data."""
+    type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
+    """Priors on the component types (conclusion, claim, evidence); tuned on dev data."""
     base_embedding_sha256: str = ""
     tag_labels: tuple[str, ...] = TAG_LABELS
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["tag_labels"] = list(self.tag_labels)
+        data["type_weights"] = list(self.type_weights)
         return data
 
     @classmethod
@@ -75,6 +78,7 @@ class ModelConfig:
         known = {f.name for f in fields(cls)}
         config = cls(**{k: v for k, v in data.items() if k in known})
         config.tag_labels = tuple(config.tag_labels)
+        config.type_weights = tuple(config.type_weights)
         return config
 
 

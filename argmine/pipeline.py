@@ -118,6 +118,7 @@ class ArgumentMiner:
         if spans:
             reps = self.model.span_representations(states, doc, spans)
             type_probs = self.model.classifier(reps).softmax(-1).cpu()
+            type_probs = weighted_probs(type_probs, self.config.type_weights)
             link_logits, rel_type_logits = self.model.relations(reps)
             components = [
                 _component(doc.text, f"c{i}", span, type_probs[i], span_scores[i])
@@ -137,6 +138,12 @@ class ArgumentMiner:
             relations,
             metadata={"model": self.config.name, "model_version": self.config.version},
         )
+
+
+def weighted_probs(probs: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
+    """Probabilities re-weighted by class priors and renormalised (a calibrated decision rule)."""
+    weighted = probs * torch.tensor(weights, dtype=probs.dtype)
+    return weighted / weighted.sum(-1, keepdim=True)
 
 
 def _component(

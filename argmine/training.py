@@ -40,6 +40,9 @@ class CorpusSelection:
     split: str | None = None
     repeat: int = 1
     label_map: str | None = None
+    type_options: dict[str, list[str]] | None = None
+    """Gold types this corpus cannot tell apart, e.g. ``{"claim": ["claim", "evidence"]}`` for
+    microtexts, whose premises are not typed: the type loss then accepts any of them."""
 
 
 @dataclass
@@ -68,6 +71,8 @@ class TrainConfig:
     dropout: float = 0.1
     none_weights: list[float] = field(default_factory=lambda: [1.0])
     """Candidates for the decoder's "no target" prior; the best on the dev data is kept."""
+    conclusion_weights: list[float] = field(default_factory=lambda: [1.0])
+    """Candidates for the prior on the conclusion type; the best on the dev data is kept."""
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {"tags": 1.0, "types": 1.0, "links": 1.0, "relation_types": 0.5}
     )
@@ -123,11 +128,17 @@ class Example:
     tags: torch.Tensor
     spans: list[tuple[int, int]]
     types: torch.Tensor
+    """Per gold span, a 0/1 mask over :data:`COMPONENT_TYPES` of the types the gold accepts."""
     links: torch.Tensor
     relations: list[tuple[int, int, int]]
 
 
-def make_example(graph: ArgumentGraph, tokenizer, config: TrainConfig) -> Example:
+def make_example(
+    graph: ArgumentGraph,
+    tokenizer,
+    config: TrainConfig,
+    type_options: dict[str, list[str]] | None = None,
+) -> Example:
     """Encode a gold graph the way the pipeline will see its text (chrome masked)."""
     encoding = encode_document(mask_chrome(graph.text), tokenizer, config.max_length, config.stride)
     components = list(graph)  # text order
@@ -139,10 +150,19 @@ def make_example(graph: ArgumentGraph, tokenizer, config: TrainConfig) -> Exampl
         encoding=encoding,
         tags=torch.tensor(bio_labels(encoding, [(c.start, c.end, c.type) for c in components])),
         spans=[(c.start, c.end) for c in components],
-        types=torch.tensor([COMPONENT_TYPES.index(c.type) for c in components], dtype=torch.long),
+        types=type_masks([c.type for c in components], type_options or {}),
         links=link_targets(len(components), [(s, t, "") for s, t, _ in relations]),
         relations=relations,
     )
+
+
+def type_masks(types: Sequence[str], options: dict[str, list[str]]) -> torch.Tensor:
+    """0/1 rows over :data:`COMPONENT_TYPES`: the gold type, or every type it may stand for."""
+    mask = torch.zeros(len(types), len(COMPONENT_TYPES))
+    for i, gold in enumerate(types):
+        for accepted in options.get(gold, [gold]):
+            mask[i, COMPONENT_TYPES.index(accepted)] = 1.0
+    return mask
 
 
 def example_losses(
@@ -155,7 +175,8 @@ def example_losses(
         losses["tags"] = nn.functional.cross_entropy(model.tag_logits(states), example.tags)
     if example.spans:
         reps = model.span_representations(states, example.encoding, example.spans)
-        losses["types"] = nn.functional.cross_entropy(model.classifier(reps), example.types)
+        log_probs = model.classifier(reps).log_softmax(-1)
+        losses["types"] = -(log_probs.masked_fill(example.types == 0, -1e4).logsumexp(-1)).mean()
         link_logits, type_logits = model.relations(reps)
         log_probs = link_logits.log_softmax(-1)
         losses["links"] = -(example.links * log_probs).sum(-1).mean()
@@ -175,12 +196,16 @@ def train(
     seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
-    train_graphs = list(train_graphs) if train_graphs is not None else select_graphs(config.train)
-    if not train_graphs:
+    selected = (
+        [(g, None) for g in train_graphs]
+        if train_graphs is not None
+        else select_documents(config.train)
+    )
+    if not selected:
         raise ValueError("no training documents: the config's 'train' corpora are empty")
     tokenizer = load_tokenizer(base_model_path())
     model = ArgumentModel.from_base(config.model_config())
-    examples = [make_example(g, tokenizer, config) for g in train_graphs]
+    examples = [make_example(g, tokenizer, config, options) for g, options in selected]
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     total_steps = config.max_steps or max(1, round(config.epochs * steps_per_epoch))
     optimizer, scheduler = make_optimizer(model, config, total_steps)
@@ -211,7 +236,7 @@ def train(
     if dev_graphs:
         from argmine.evaluation import evaluate, format_report
 
-        tune_none_weight(miner, dev_graphs, config.none_weights, log)
+        tune_decoding(miner, dev_graphs, config, log)
         log(format_report(evaluate(miner, dev_graphs), title="dev"))
     if config.output_dir:
         save_trained(miner, config)
@@ -219,29 +244,38 @@ def train(
     return miner
 
 
-def tune_none_weight(
+def tune_decoding(
     miner: ArgumentMiner,
     dev_graphs: Sequence[ArgumentGraph],
-    candidates: Sequence[float],
+    config: TrainConfig,
     log: Callable[[str], None] = print,
-) -> float:
-    """Keep the "no target" prior that gives the best link F1 on the dev units."""
+) -> None:
+    """Pick the decoding priors that score best on the dev units (link F1, type macro-F1).
+
+    Both are one scalar each, chosen from the config's short candidate lists; the model card
+    says that dev scores are measured with priors chosen on the same dev set.
+    """
     from argmine.evaluation import given_units_scores
 
-    if len(candidates) < 2:
-        miner.config.none_weight = candidates[0] if candidates else 1.0
-        return miner.config.none_weight
     texts = [g.text for g in dev_graphs]
     segments = [[(c.start, c.end) for c in g] for g in dev_graphs]
-    scores = {}
-    for weight in candidates:
-        miner.config.none_weight = weight
-        predicted = list(miner.pipe(texts, segments=segments))
-        scores[weight] = given_units_scores(dev_graphs, predicted)["link"]["f1"]
-    best = max(scores, key=lambda w: (scores[w], w))
-    log("none_weight -> dev link F1: " + ", ".join(f"{w}: {f:.3f}" for w, f in scores.items()))
-    miner.config.none_weight = best
-    return best
+
+    def scores_with(none_weight: float, conclusion_weight: float) -> dict:
+        miner.config.none_weight = none_weight
+        miner.config.type_weights = (conclusion_weight, 1.0, 1.0)
+        return given_units_scores(dev_graphs, list(miner.pipe(texts, segments=segments)))
+
+    links = {w: scores_with(w, 1.0)["link"]["f1"] for w in config.none_weights}
+    best_none = max(links, key=lambda w: (links[w], w))
+    types = {w: scores_with(best_none, w)["component_macro_f1"] for w in config.conclusion_weights}
+    best_conclusion = max(types, key=lambda w: (types[w], -abs(w - 1.0)))
+    log("none_weight -> dev link F1: " + ", ".join(f"{w}: {f:.3f}" for w, f in links.items()))
+    log(
+        "conclusion_weight -> dev component macro-F1: "
+        + ", ".join(f"{w}: {f:.3f}" for w, f in types.items())
+    )
+    miner.config.none_weight = best_none
+    miner.config.type_weights = (best_conclusion, 1.0, 1.0)
 
 
 def save_trained(miner: ArgumentMiner, config: TrainConfig) -> None:
@@ -297,13 +331,21 @@ def make_optimizer(model: ArgumentModel, config: TrainConfig, total_steps: int):
 
 def select_graphs(selections: Sequence[CorpusSelection]) -> list[ArgumentGraph]:
     """The documents a config names, each source repeated ``repeat`` times."""
+    return [graph for graph, _ in select_documents(selections)]
+
+
+def select_documents(
+    selections: Sequence[CorpusSelection],
+) -> list[tuple[ArgumentGraph, dict[str, list[str]] | None]]:
+    """Like :func:`select_graphs`, each document paired with its corpus's ``type_options``."""
     from argmine.corpus import load_graphs
 
-    graphs: list[ArgumentGraph] = []
+    documents = []
     for s in selections:
         kwargs = {"label_map": s.label_map} if s.label_map else {}
-        graphs.extend(load_graphs(s.name, split=s.split, **kwargs) * s.repeat)
-    return graphs
+        graphs = load_graphs(s.name, split=s.split, **kwargs) * s.repeat
+        documents.extend((g, s.type_options) for g in graphs)
+    return documents
 
 
 def seed_everything(seed: int) -> None:
