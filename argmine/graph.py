@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 COMPONENT_TYPES: tuple[str, ...] = ("conclusion", "claim", "evidence")
 RELATION_TYPES: tuple[str, ...] = ("support", "attack")
@@ -23,8 +23,22 @@ class GraphValidationError(ValueError):
     """A graph breaks one of its invariants (offsets, ids, types, relation ends)."""
 
 
+_R = TypeVar("_R", bound="_Record")
+
+
+class _Record:
+    """JSON conversion shared by :class:`Component` and :class:`Relation`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls: type[_R], data: dict[str, Any]) -> _R:
+        return cls(**_pick(data, cls, cls.__name__.lower()))
+
+
 @dataclass
-class Component:
+class Component(_Record):
     """An argumentative unit: a character span of the document with a type."""
 
     id: str
@@ -35,16 +49,9 @@ class Component:
     score: float | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Component:
-        return cls(**_pick(data, cls, "component"))
-
 
 @dataclass
-class Relation:
+class Relation(_Record):
     """A directed support or attack from the ``source`` component to the ``target`` component."""
 
     source: str
@@ -52,13 +59,6 @@ class Relation:
     type: str
     score: float | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Relation:
-        return cls(**_pick(data, cls, "relation"))
 
 
 def _pick(data: dict[str, Any], cls: type, what: str) -> dict[str, Any]:
