@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -127,15 +127,14 @@ def label_corpus(
         on_start(len(done), len(source))
     todo = skip_done(source.records(skip=len(done)), done, output)
     labelled = 0
-    if len(done) < len(source):
-        with journal.appender() as appender:
-            for results in label_batches(todo, model, batch_size, workers):
-                appender.write_batch([line for line, _ in results])
-                for _, stats in results:
-                    tally.add(stats)
-                labelled += len(results)
-                if on_progress is not None:
-                    on_progress(len(results))
+    with journal.appender() as appender:
+        for results in label_batches(todo, model, batch_size, workers):
+            appender.write_batch([line for line, _ in results])
+            for _, stats in results:
+                tally.add(stats)
+            labelled += len(results)
+            if on_progress is not None:
+                on_progress(len(results))
     output.finish()
     return RunReport(tally, time.perf_counter() - started, labelled, len(source), output)
 
@@ -175,8 +174,12 @@ def skip_done(records: Iterator[Record], done: list[RecordStats], output: Output
 def label_batches(
     records: Iterable[Record], model: ModelSpec, batch_size: int, workers: int
 ) -> Iterator[list[Result]]:
-    """Results batch by batch, in input order."""
+    """Results batch by batch, in input order; no model is loaded when there is nothing to do."""
     batches = _batched(records, batch_size)
+    first = next(batches, None)
+    if first is None:
+        return
+    batches = chain([first], batches)
     if workers <= 1:
         miner = model.load()
         for batch in batches:
