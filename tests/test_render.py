@@ -1,0 +1,195 @@
+"""The terminal tree, the HTML view and the SVG picture; ``argmine render``; a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+from argmine.cli import main
+from argmine.graph import ArgumentGraph, Component, Relation
+from argmine.render import graph_html, graph_svg, graph_tree
+
+
+def test_tree_puts_conclusions_at_the_root(tiny_graphs):
+    tree = graph_tree(tiny_graphs[0])
+    lines = tree.splitlines()
+    assert lines[0] == "[conclusion] We should ban cars in the city centre"
+    assert lines[1] == "├── support ← [claim] Cars pollute the air"
+    assert lines[2].startswith("│   └── support ← [evidence] A 2019 study")
+    assert lines[3] == "└── attack ← [claim] Some say shops need customers who drive"
+    assert lines[4] == "    └── attack ← [claim] But buses bring more customers than cars"
+    assert len(lines) == len(tiny_graphs[0].components)
+
+
+def test_tree_shows_scores_ascii_and_colour():
+    text = "Ban it. It harms."
+    graph = ArgumentGraph(
+        text,
+        [
+            Component("a", 0, 6, "Ban it", "conclusion", 0.9),
+            Component("b", 8, 16, "It harms", "claim", 0.8),
+        ],
+        [Relation("b", "a", "support", 0.75)],
+    )
+    assert graph_tree(graph, ascii_only=True).splitlines() == [
+        "[conclusion 0.90] Ban it",
+        "`-- support 0.75 <- [claim 0.80] It harms",
+    ]
+    assert "\033[" in graph_tree(graph, color=True)
+
+
+def test_tree_draws_every_component_once_even_in_a_cycle():
+    text = "A is so. B is so. C is so."
+    comps = [
+        Component(x, i * 9, i * 9 + 7, text[i * 9 : i * 9 + 7], "claim")
+        for i, x in enumerate("abc")
+    ]
+    rels = [
+        Relation("a", "b", "support"),
+        Relation("b", "a", "attack"),
+        Relation("c", "a", "support"),
+    ]
+    lines = graph_tree(ArgumentGraph(text, comps, rels)).splitlines()
+    for snippet in ("A is so", "B is so", "C is so"):
+        assert any(snippet in line for line in lines)
+    assert graph_tree(ArgumentGraph("nothing here")) == "(no argument components found)\n"
+
+
+class MarkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: list[dict] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "mark":
+            self.marks.append(dict(attrs))
+        if tag == "script":
+            self.scripts += 1
+
+
+def test_html_marks_each_component_and_escapes_text():
+    text = '<script>alert(1)</script> We must act & now. Because "it\'s late".'
+    start = text.index("We must")
+    end = text.index(".", start)
+    because = text.index("Because")
+    graph = ArgumentGraph(
+        text,
+        [
+            Component("c0", start, end, text[start:end], "conclusion", 0.9),
+            Component("c1", because, len(text) - 1, text[because:-1], "evidence", 0.7),
+        ],
+        [Relation("c1", "c0", "support", 0.8)],
+        metadata={"id": "doc <1>"},
+    )
+    page = graph_html(graph)
+    parser = MarkCollector()
+    parser.feed(page)
+    assert parser.scripts == 0  # the text's <script> is escaped, not run
+    assert "&lt;script&gt;" in page
+    assert [(m["data-id"], m["data-type"]) for m in parser.marks] == [
+        ("c0", "conclusion"),
+        ("c1", "evidence"),
+    ]
+    assert 'class="relation rel-support"' in page and "supports" in page
+    assert "doc &lt;1&gt;" in page
+
+
+@pytest.fixture
+def graph_file(tmp_path, tiny_graphs):
+    path = tmp_path / "graph.json"
+    path.write_text(tiny_graphs[0].to_json(), encoding="utf-8")
+    return path
+
+
+def test_render_html_command(capsys, tmp_path, graph_file, tiny_graphs):
+    out = tmp_path / "view" / "graph.html"
+    assert main(["render", str(graph_file), "-o", str(out), "--no-picture"]) == 0
+    parser = MarkCollector()
+    parser.feed(out.read_text(encoding="utf-8"))
+    assert len(parser.marks) == len(tiny_graphs[0].components)
+
+
+def test_render_picks_a_record_of_a_label_jsonl(capsys, tmp_path, tiny_graphs):
+    path = tmp_path / "labels.jsonl"
+    lines = [
+        {"id": "bad", "graph": None, "error": "the text is null, not a string"},
+        {"id": "second", "graph": tiny_graphs[1].to_dict(), "error": None},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    out = tmp_path / "second.html"
+    assert main(["render", str(path), "--id", "second", "-o", str(out), "--no-picture"]) == 0
+    assert "Tuition should be free" in out.read_text(encoding="utf-8")
+    assert main(["render", str(path), "--id", "bad", "-o", str(out)]) == 2
+    assert "has no graph" in capsys.readouterr().err
+    assert main(["render", str(path), "--id", "nope", "-o", str(out)]) == 2
+
+
+def test_render_bad_input(capsys, tmp_path, graph_file):
+    assert main(["render", str(tmp_path / "missing.json"), "-o", str(tmp_path / "x.html")]) == 2
+    assert main(["render", str(graph_file), "-o", str(tmp_path / "x.png")]) == 2
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"text": "abc", "components": [{"id": "c0", "start": 0, "end": 9}]}')
+    assert main(["render", str(broken), "-o", str(tmp_path / "x.html")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3
+
+
+def test_svg_without_graphviz_says_install_graphviz(capsys, monkeypatch, tmp_path, graph_file):
+    monkeypatch.setattr("argmine.render.shutil.which", lambda name: None)
+    assert main(["render", str(graph_file), "-o", str(tmp_path / "g.svg")]) == 2
+    assert "install graphviz" in capsys.readouterr().err
+    assert main(["render", str(graph_file), "-o", str(tmp_path / "g.html")]) == 0  # no picture
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_svg_with_graphviz(tmp_path, graph_file, tiny_graphs):
+    svg = graph_svg(tiny_graphs[0])
+    assert "<svg" in svg and "We should ban cars" in svg
+    out = tmp_path / "g.svg"
+    assert main(["render", str(graph_file), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    page = tmp_path / "g.html"
+    assert main(["render", str(graph_file), "-o", str(page)]) == 0
+    assert "<svg" in page.read_text(encoding="utf-8")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser (chromium) installed")
+def test_html_in_a_real_browser(tmp_path, graph_file, tiny_graphs):
+    """Chromium loads the page and its DOM holds one mark per component, with its label."""
+    page = tmp_path / "graph.html"
+    assert main(["render", str(graph_file), "-o", str(page)]) == 0
+    done = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    parser = MarkCollector()
+    parser.feed(done.stdout.decode("utf-8"))
+    graph = tiny_graphs[0]
+    assert [m["data-id"] for m in parser.marks] == [c.id for c in graph]
+    assert [m["data-type"] for m in parser.marks] == [c.type for c in graph]
+    dom = done.stdout.decode("utf-8")
+    for component in graph:
+        assert f">{component.text}<span" in dom
