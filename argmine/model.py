@@ -60,6 +60,8 @@ class ModelConfig:
     hidden: int = 256
     discourse_layers: int = 2
     dropout: float = 0.1
+    min_span_words: int = 3
+    """Predicted spans shorter than this are dropped as fragments."""
     none_weight: float = 1.0
     """Prior on "no target" when decoding relations (< 1 links more); tuned on dev data."""
     type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)

@@ -109,7 +109,7 @@ class ArgumentMiner:
     ) -> ArgumentGraph:
         if given is None:
             probs = self.model.tag_logits(states).softmax(-1).cpu()
-            found = decode_spans(probs, doc)
+            found = decode_spans(probs, doc, self.config.min_span_words)
             spans = [(a, b) for a, b, _ in found]
             span_scores = [s for _, _, s in found]
         else:
