@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -257,6 +258,7 @@ def _init_worker(model: ModelSpec, threads: int) -> None:
     """
     global _WORKER_MINER, _WORKER_LOAD_ERROR
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     import torch
 
     torch.set_num_threads(threads)
@@ -264,6 +266,19 @@ def _init_worker(model: ModelSpec, threads: int) -> None:
         _WORKER_MINER = model.load()
     except Exception as err:
         _WORKER_LOAD_ERROR = err
+
+
+def _exit_with_parent(interval: float = 0.5) -> None:
+    """Exit when the parent dies (``kill -9`` gives it no chance to stop us): a watch thread."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="argmine-parent-watch", daemon=True).start()
 
 
 def _label_in_worker(batch: list[Record]) -> list[Result]:
