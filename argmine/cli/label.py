@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         progress.close()
         print(
-            f"argmine: interrupted after {progress.done} of {progress.total} documents; "
+            "argmine: interrupted; the records written so far are kept: "
             "run the same command again to resume",
             file=sys.stderr,
         )
@@ -173,11 +173,8 @@ class _Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.bar = None
-        self.done = 0
-        self.total = 0
 
     def start(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
         if self.enabled:
             from tqdm import tqdm
 
@@ -186,7 +183,6 @@ class _Progress:
             )
 
     def update(self, n: int) -> None:
-        self.done += n
         if self.bar is not None:
             self.bar.update(n)
 
