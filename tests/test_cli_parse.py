@@ -139,3 +139,15 @@ def test_help(capsys, command):
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "example" in capsys.readouterr().out
+
+
+def test_unavailable_device_is_one_line(capsys, doc, tiny_model_dir):
+    import torch
+
+    code, _, err = parse(capsys, str(doc), "--device", "nonsense", "--model", str(tiny_model_dir))
+    assert_one_line_error(code, err, "--device")
+    if not torch.cuda.is_available():
+        code = main(
+            ["label", str(doc.parent), "-o", str(doc.parent / "o.jsonl"), "--device", "cuda"]
+        )
+        assert_one_line_error(code, capsys.readouterr().err, "no cuda device")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from argmine.cli import CLIError
-from argmine.cli.parse import add_model_options
+from argmine.cli.parse import add_model_options, check_device
 
 DESCRIPTION = """\
 Label every document of a corpus and write one output record per input record.
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         split=args.split,
         input_format=args.input_format,
     )
+    check_device(args.device)
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     try:
         source = open_input(args.input, options)

@@ -27,11 +27,30 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_device(device: str) -> None:
+    """A CLIError now, rather than a torch traceback later, for a device this machine lacks."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as err:
+        raise CLIError(f"unknown --device {device!r} (try cpu, cuda, cuda:1 or mps)") from err
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available(),
+    }.get(kind, True)
+    if not available:
+        raise CLIError(f"--device {device}: no {kind} device available on this machine")
+
+
 def load_miner(model: str | None, device: str):
     """The miner, or a one-line CLIError saying why it cannot be loaded."""
     from argmine.model import ModelLoadError
     from argmine.pipeline import ArgumentMiner
 
+    check_device(device)
     try:
         return ArgumentMiner.from_pretrained(model, device=device)
     except ModelLoadError as err:
