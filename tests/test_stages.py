@@ -118,3 +118,15 @@ def test_candidate_targets_are_all_pairs_in_short_documents_and_banded_in_long_o
     assert found == {(i, j) for i in range(5) for j in range(5) if i != j}
     candidates, valid = candidate_targets(500)
     assert candidates.shape[1] < 500 and valid.sum() < 500 * 499
+
+
+def test_html_is_reduced_to_its_text():
+    pytest.importorskip("trafilatura")
+    from argmine.cleanup import html_to_text
+
+    html = (
+        "<html><body><nav>Home | About</nav><article><p>The database will close, and the "
+        "government had no alternative but to scrap it.</p></article></body></html>"
+    )
+    text = html_to_text(html)
+    assert "government had no alternative" in text and "<p>" not in text
