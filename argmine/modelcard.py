@@ -18,6 +18,13 @@ LICENCES = {
     "contactpoint": "annotated by the argmine project; see corpus/contactpoint/",
 }
 
+CROSS_VALIDATION_NOTE = """
+Cross-validation over documents (seeded folds): each fold trains a fresh model from the base
+encoder with the named config on the other folds of this corpus alone, then predicts types and
+relations on the held-out fold's gold units. `*_macro_f1` averages the F1 of both classes (of
+all three for function: central, support, attack), as Peldszus & Stede report; `*_f1` is the
+F1 of the positive class (is the central claim; is attached to)."""
+
 INTENDED_USE = """\
 ## Intended use
 Finding conclusions, claims and evidence and their support/attack links in English argumentative
@@ -59,7 +66,7 @@ def render_model_card(folder: Path) -> str:
         "`argmine.load()` (the shipped default) or `argmine.load(path)`.",
         "",
         _training_section(training),
-        _results_section(results, folder),
+        _results_section(results),
         INTENDED_USE,
         _storage_section(config),
     ]
@@ -93,14 +100,16 @@ def _training_section(training: dict[str, Any]) -> str:
     )
 
 
-def _results_section(results: dict[str, dict[str, Any]], folder: Path) -> str:
+def _results_section(results: dict[str, dict[str, Any]]) -> str:
     if not results:
         return "## Results\nNo evaluation stored yet (`argmine evaluate --model-card`).\n"
     lines = ["## Results"]
     for name, scores in results.items():
         lines.append(f"\n### {name}\n")
         lines += _score_rows(scores)
-        lines.append(f"\nReproduce: `{_command(scores, folder)}`")
+        if "pooled" in scores:
+            lines.append(CROSS_VALIDATION_NOTE)
+        lines.append(f"\nReproduce: `{_command(scores)}`")
     return "\n".join(lines) + "\n"
 
 
@@ -124,15 +133,16 @@ def _score_rows(scores: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _command(scores: dict[str, Any], folder: Path) -> str:
+def _command(scores: dict[str, Any]) -> str:
+    model = f" --model {scores['model_arg']}" if scores.get("model_arg") else ""
     if "pooled" in scores:
         return (
             f"argmine evaluate --corpus {scores.get('corpus')} --cross-validate "
-            f"{scores.get('config')} --folds {scores.get('folds')} --seed {scores.get('seed')} "
-            f"--model {folder} --model-card"
+            f"{scores.get('config')} --folds {scores.get('folds')} --seed {scores.get('seed')}"
+            f"{model} --model-card"
         )
     split = f" --split {scores['split']}" if scores.get("split") else ""
-    return f"argmine evaluate --model {folder} --corpus {scores.get('corpus')}{split} --model-card"
+    return f"argmine evaluate{model} --corpus {scores.get('corpus')}{split} --model-card"
 
 
 def _storage_section(config: dict[str, Any]) -> str:

@@ -74,7 +74,9 @@ def _evaluate(args: argparse.Namespace, graphs) -> dict:
     except ModelLoadError as err:
         raise CLIError(str(err)) from err
     scores = evaluate(miner, graphs)
-    scores.update(corpus=args.corpus, split=args.split, model=miner.config.name)
+    scores.update(
+        corpus=args.corpus, split=args.split, model=miner.config.name, model_arg=args.model
+    )
     return scores
 
 
@@ -89,7 +91,7 @@ def _cross_validate(args: argparse.Namespace, graphs) -> dict:
         return train(config, train_graphs, dev_graphs=[], log=lambda line: print(line, flush=True))
 
     scores = cross_validate(graphs, fit, folds=args.folds, seed=args.seed)
-    scores.update(corpus=args.corpus, config=str(args.cross_validate))
+    scores.update(corpus=args.corpus, config=str(args.cross_validate), model_arg=args.model)
     return scores
 
 

@@ -1,0 +1,66 @@
+"""The shipped default model on the ContactPoint article: what the project promises it finds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import argmine
+from argmine.corpus import load_graphs
+from argmine.pipeline import default_model_path
+
+SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "ends-in-august.txt"
+
+
+@pytest.fixture(scope="module")
+def article() -> str:
+    text = load_graphs("contactpoint")[0].text
+    if SEED.is_file():  # in a checkout beside ../shared: the corpus holds the article unchanged
+        assert text == SEED.read_text(encoding="utf-8")
+    return text
+
+
+@pytest.fixture(scope="module")
+def graph(article):
+    return argmine.load().parse(article)
+
+
+def _containing(graph, phrase: str):
+    found = [c for c in graph.components if phrase in c.text]
+    assert found, f"no component contains {phrase!r}: {[c.text for c in graph.components]}"
+    return found[0]
+
+
+def test_finds_the_counterfactual_conclusion(graph):
+    unit = _containing(
+        graph, "would have made no difference to the fate of these unfortunate children"
+    )
+    assert unit.type == "conclusion"
+    assert unit.attributes["counterfactual"] is True
+
+
+def test_social_workers_support_the_counterfactual(graph):
+    conclusion = _containing(graph, "would have made no difference")
+    support = _containing(graph, "social workers knew")
+    assert any(
+        r.source == support.id and r.target == conclusion.id and r.type == "support"
+        for r in graph.relations
+    ), graph.relations
+
+
+def test_finds_the_conclusion_about_scrapping_contactpoint(graph):
+    assert any(c.type == "conclusion" and "scrap" in c.text for c in graph.components)
+
+
+def test_nothing_in_the_comment_form(graph, article):
+    chrome_starts = article.index("Leave a Reply")
+    assert all(c.end <= chrome_starts for c in graph.components)
+    assert not any("Ends in August" in c.text for c in graph.components)
+
+
+def test_shipped_model_is_under_50_mb_and_safetensors_only():
+    folder = default_model_path()
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size < 50 * 2**20
+    assert not [p for p in folder.rglob("*") if p.suffix in {".bin", ".pt", ".pkl", ".pth"}]
