@@ -69,7 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "beneath), or as JSON, AIF, Graphviz DOT or brat standoff.",
         epilog="examples:\n  argmine parse comment.txt\n"
         "  echo 'Ban cars. They pollute.' | argmine parse - --format json\n"
-        "  argmine parse page.html --format brat -o page   # writes page.txt and page.ann",
+        "  argmine parse page.html --format brat -o brat/page   # brat/page.txt + .ann",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE|-", help="a .txt or .html file, or - for stdin")
