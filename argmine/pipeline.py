@@ -9,6 +9,7 @@ document window feeds all of them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -94,7 +95,8 @@ class ArgumentMiner:
         given = [_check_segments(s, t) for s, t in zip(segments, texts, strict=True)]
         docs = [self.encode(text) for text in texts]
         states = self.model.encode(docs)
-        return [self._graph(doc, s, g) for doc, s, g in zip(docs, states, given, strict=True)]
+        with single_threaded():
+            return [self._graph(doc, s, g) for doc, s, g in zip(docs, states, given, strict=True)]
 
     def encode(self, text: str) -> DocumentEncoding:
         """Tokenize a text for the model, with page chrome masked out (offsets unchanged)."""
@@ -138,6 +140,22 @@ class ArgumentMiner:
             relations,
             metadata={"model": self.config.name, "model_version": self.config.version},
         )
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch on one thread inside the block, then restore the caller's setting.
+
+    The heads work on a few dozen vectors per document: with several threads, OpenMP's
+    synchronisation costs more than the arithmetic (milliseconds per tiny matrix product on a
+    busy 2-core machine, against microseconds on one thread). The encoder keeps all threads.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def weighted_probs(probs: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
