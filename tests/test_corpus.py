@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import argmine
 from argmine.corpus import CORPUS_NAMES, corpus_dir, load, load_graphs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,8 +19,13 @@ def type_counts(graphs, what: str) -> Counter:
     return Counter(x.type for g in graphs for x in getattr(g, what))
 
 
-def test_corpus_dir_is_the_checkouts_corpus_folder():
-    assert corpus_dir() == REPO / "corpus"
+def test_corpus_dir_holds_the_checkouts_corpus():
+    """corpus/ itself in a checkout; installed with pip, the copy inside the package."""
+    folder = corpus_dir()
+    assert folder in (REPO / "corpus", Path(argmine.__file__).parent / "_corpus")
+    for name in ("microtexts", "cdcp", "contactpoint"):
+        installed = (folder / name / f"{name}.jsonl").read_bytes()
+        assert installed == (REPO / "corpus" / name / f"{name}.jsonl").read_bytes()
     assert set(CORPUS_NAMES) == {"microtexts", "cdcp", "contactpoint", "all"}
 
 
