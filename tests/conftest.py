@@ -77,3 +77,19 @@ def tiny_model_dir(tiny_miner, tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "tiny"
     tiny_miner.save_pretrained(path)
     return path
+
+
+@pytest.fixture
+def shared_miner(monkeypatch, tiny_miner, tiny_model_dir):
+    """Loading ``tiny_model_dir`` returns the session's miner: command-line tests stay fast."""
+    from argmine.pipeline import ArgumentMiner
+
+    original = ArgumentMiner.from_pretrained.__func__
+
+    def from_pretrained(cls, path=None, device="cpu"):
+        if path is not None and str(path) == str(tiny_model_dir):
+            return tiny_miner
+        return original(cls, path, device)
+
+    monkeypatch.setattr(ArgumentMiner, "from_pretrained", classmethod(from_pretrained))
+    return tiny_miner

@@ -15,7 +15,6 @@ import pytest
 
 from argmine.cli import main
 from argmine.graph import ArgumentGraph
-from argmine.pipeline import ArgumentMiner
 
 TEXTS = [
     "We should ban cars in the city centre. Cars pollute the air. "
@@ -23,20 +22,6 @@ TEXTS = [
     "Tuition should be free. Education benefits everyone in society.",
     "Graduates paid 30% more tax over their lives according to the ministry.",
 ]
-
-
-@pytest.fixture
-def shared_miner(monkeypatch, tiny_miner, tiny_model_dir):
-    """Loading ``tiny_model_dir`` returns the session's miner: the tests stay fast."""
-    original = ArgumentMiner.from_pretrained.__func__
-
-    def from_pretrained(cls, path=None, device="cpu"):
-        if path is not None and str(path) == str(tiny_model_dir):
-            return tiny_miner
-        return original(cls, path, device)
-
-    monkeypatch.setattr(ArgumentMiner, "from_pretrained", classmethod(from_pretrained))
-    return tiny_miner
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

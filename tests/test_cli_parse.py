@@ -9,26 +9,11 @@ import pytest
 
 from argmine.cli import main
 from argmine.graph import ArgumentGraph
-from argmine.pipeline import ArgumentMiner
 
 TEXT = (
     "We should ban cars in the city centre. Cars pollute the air. "
     "Some say shops need customers who drive. But buses bring more customers than cars."
 )
-
-
-@pytest.fixture
-def shared_miner(monkeypatch, tiny_miner, tiny_model_dir):
-    """Loading ``tiny_model_dir`` returns the session's miner: the tests stay fast."""
-    original = ArgumentMiner.from_pretrained.__func__
-
-    def from_pretrained(cls, path=None, device="cpu"):
-        if path is not None and str(path) == str(tiny_model_dir):
-            return tiny_miner
-        return original(cls, path, device)
-
-    monkeypatch.setattr(ArgumentMiner, "from_pretrained", classmethod(from_pretrained))
-    return tiny_miner
 
 
 @pytest.fixture
