@@ -93,7 +93,7 @@ def _training_section(training: dict[str, Any]) -> str:
         "| corpus | split | repeat | licence |\n|---|---|---|---|\n"
         f"{rows}\n\n"
         f"Hyper-parameters: {hyper}. Reproduce: `argmine train --config {config_file}` "
-        "(CPU, 2 cores; about 10 minutes).\n\n"
+        "(CPU, 2 cores; 10 to 15 minutes).\n\n"
         "Two decoding priors are chosen at the end of training on the dev corpora (the prior "
         'on "no target" for relations, and the prior on the conclusion type), from the short '
         "lists in the config; dev scores below are measured with the priors chosen on them.\n"
