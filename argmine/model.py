@@ -179,8 +179,7 @@ class ArgumentModel(nn.Module):
         self, documents: Sequence[DocumentEncoding], max_windows: int = 32
     ) -> list[torch.Tensor]:
         """Token states ``(n_tokens, hidden)`` for each document, from one batched encoder pass."""
-        cls_id, sep_id = _special_ids(self.encoder)
-        windows = [ids for doc in documents for ids in window_input_ids(doc, cls_id, sep_id)]
+        windows = [ids for doc in documents for ids in window_input_ids(doc)]
         states = self._encode_windows(windows, max_windows)
         out, first = [], 0
         for doc in documents:
@@ -229,13 +228,6 @@ def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:
         return tokens
     nearest = min(max(tokens.start, 0), doc.n_tokens - 1)
     return range(nearest, nearest + 1)
-
-
-def _special_ids(encoder: nn.Module) -> tuple[int, int]:
-    config = encoder.config
-    cls_id = getattr(config, "cls_token_id", None) or 101
-    sep_id = getattr(config, "sep_token_id", None) or 102
-    return cls_id, sep_id
 
 
 def _load_base_encoder(config: ModelConfig) -> nn.Module:

@@ -186,7 +186,7 @@ def _check_text(text: object) -> None:
 
 
 def _check_segments(segments: Segments | None, text: str) -> list[tuple[int, int]] | None:
-    """Given units must be non-empty, inside the text and non-overlapping; kept in given order."""
+    """Given units must be non-empty pairs inside the text; they are kept in the given order."""
     if segments is None:
         return None
     checked = []

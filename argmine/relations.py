@@ -91,10 +91,10 @@ def candidate_targets(
     return candidates, valid
 
 
-def link_targets(n: int, relations: list[tuple[int, int, str]]) -> torch.Tensor:
+def link_targets(n: int, links: list[tuple[int, int]]) -> torch.Tensor:
     """Gold distribution over targets for each source: uniform over its targets, else "none"."""
     target = torch.zeros(n, n + 1)
-    for source, tgt, _ in relations:
+    for source, tgt in links:
         target[source, tgt] = 1.0
     target[target.sum(1) == 0, n] = 1.0
     return target / target.sum(1, keepdim=True)

@@ -42,6 +42,8 @@ class DocumentEncoding:
     token_window: list[int]
     token_position: list[int]
     """Per token, the window that represents it and its position in that window (CLS = 0)."""
+    cls_id: int
+    sep_id: int
 
     @property
     def n_tokens(self) -> int:
@@ -85,6 +87,8 @@ def encode_document(
         windows=windows,
         token_window=token_window,
         token_position=token_position,
+        cls_id=tokenizer.cls_token_id,
+        sep_id=tokenizer.sep_token_id,
     )
 
 
@@ -116,8 +120,9 @@ def assign_tokens_to_windows(n_tokens: int, windows: Sequence[Span]) -> tuple[li
     return best_window, positions
 
 
-def window_input_ids(encoding: DocumentEncoding, cls_id: int, sep_id: int) -> list[list[int]]:
+def window_input_ids(encoding: DocumentEncoding) -> list[list[int]]:
     """The encoder inputs for each window: ``[CLS] tokens [SEP]``."""
+    cls_id, sep_id = encoding.cls_id, encoding.sep_id
     return [[cls_id, *encoding.token_ids[a:b], sep_id] for a, b in encoding.windows]
 
 

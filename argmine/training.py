@@ -151,7 +151,7 @@ def make_example(
         tags=torch.tensor(bio_labels(encoding, [(c.start, c.end, c.type) for c in components])),
         spans=[(c.start, c.end) for c in components],
         types=type_masks([c.type for c in components], type_options or {}),
-        links=link_targets(len(components), [(s, t, "") for s, t, _ in relations]),
+        links=link_targets(len(components), [(s, t) for s, t, _ in relations]),
         relations=relations,
     )
 
