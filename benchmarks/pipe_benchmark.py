@@ -53,7 +53,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs of each")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    started = time.perf_counter()
     miner = argmine.load(args.model)
+    load_seconds = time.perf_counter() - started
     graphs = load_graphs(args.corpus)
     texts = [graphs[i % len(graphs)].text for i in range(args.documents)]
     tokens = sum(miner.encode(t).n_tokens for t in texts)
@@ -66,6 +68,7 @@ def main() -> None:
         "documents": len(texts),
         "tokens": tokens,
         "batch_size": args.batch_size,
+        "load_seconds": load_seconds,
         "bare_forward_tokens_per_s": tokens / bare,
         "pipe_tokens_per_s": tokens / full,
         "pipe_documents_per_s": len(texts) / full,
