@@ -48,6 +48,16 @@ def make_graph(text: str, units, links, doc_id: str = "doc") -> ArgumentGraph:
     return ArgumentGraph(text, components, relations, metadata={"id": doc_id, "source": "tiny"})
 
 
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    """A user error: exit status 2 and one ``argmine: error:`` line naming ``fragments``."""
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("argmine: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
 @pytest.fixture(scope="session")
 def tiny_graphs() -> list[ArgumentGraph]:
     return [make_graph(t, u, r, f"tiny{i}") for i, (t, u, r) in enumerate(TINY_TEXTS)]

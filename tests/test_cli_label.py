@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import assert_one_line_error
 
 from argmine.cli import main
 from argmine.graph import ArgumentGraph
@@ -43,15 +44,6 @@ def records(path: Path) -> list[dict]:
 def label(capsys, *args, model) -> tuple[int, str]:
     code = main(["label", *map(str, args), "--model", str(model)])
     return code, capsys.readouterr().err
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("argmine: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 # ---------------------------------------------------------------------------- inputs and JSONL

@@ -6,6 +6,7 @@ import io
 import json
 
 import pytest
+from conftest import assert_one_line_error
 
 from argmine.cli import main
 from argmine.graph import ArgumentGraph
@@ -80,15 +81,6 @@ def test_empty_document_is_an_empty_graph(capsys, tmp_path, tiny_model_dir, shar
     code, out, _ = parse(capsys, str(empty), "--model", str(tiny_model_dir))
     assert code == 0
     assert "no argument components" in out
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("argmine: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_missing_file(capsys, tmp_path, tiny_model_dir):
