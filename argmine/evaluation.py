@@ -17,6 +17,7 @@ ordered unit pairs, by cross-validation over documents (:func:`cross_validate`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -133,38 +134,42 @@ def end_to_end_scores(
     gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
 ) -> dict[str, Any]:
     """Component F1 (overlap and exact) per type and macro, and relation F1 on matched ends."""
+    pairs = list(zip(gold, pred, strict=True))
     rules = {"overlap": lambda text, g, p: overlap_match(g, p), "exact": exact_match}
+    matches = {
+        name: [match_components(g, p, partial(rule, g.text)) for g, p in pairs]
+        for name, rule in rules.items()
+    }
+    n_gold = Counter(c.type for g in gold for c in g.components)
+    n_pred = Counter(c.type for p in pred for c in p.components)
     scores: dict[str, Any] = {}
-    for name, rule in rules.items():
-        per_type = {}
-        for t in COMPONENT_TYPES:
-            tp = n_pred = n_gold = 0
-            for g, p in zip(gold, pred, strict=True):
-                matched = match_components(g, p, partial(rule, g.text))
-                tp += sum(1 for pid in matched if p.component(pid).type == t)
-                n_pred += len(p.of_type(t))
-                n_gold += len(g.of_type(t))
-            if n_gold:
-                per_type[t] = _prf(tp, n_pred, n_gold)
+    for name, matched in matches.items():
+        tp = Counter()
+        for (g, _), m in zip(pairs, matched, strict=True):
+            gold_types = {c.id: c.type for c in g.components}
+            tp.update(gold_types[gold_id] for gold_id in m.values())
+        per_type = {t: _prf(tp[t], n_pred[t], n_gold[t]) for t in COMPONENT_TYPES if n_gold[t]}
         scores[f"component_{name}"] = {
             "per_type": per_type,
             "macro_f1": sum(v["f1"] for v in per_type.values()) / max(len(per_type), 1),
         }
-    tp = n_pred = n_gold = 0
-    for g, p in zip(gold, pred, strict=True):
-        matched = match_components(g, p, overlap_match)
-        gold_rel = {(r.source, r.target, r.type) for r in g.relations}
-        tp += sum(
-            1
-            for r in p.relations
-            if r.source in matched
-            and r.target in matched
-            and (matched[r.source], matched[r.target], r.type) in gold_rel
-        )
-        n_pred += len(p.relations)
-        n_gold += len(g.relations)
-    scores["relation"] = _prf(tp, n_pred, n_gold)
+    overlap = zip(pairs, matches["overlap"], strict=True)
+    scores["relation"] = _prf(
+        sum(_matched_relations(g, p, m) for (g, p), m in overlap),
+        sum(len(p.relations) for p in pred),
+        sum(len(g.relations) for g in gold),
+    )
     return scores
+
+
+def _matched_relations(gold: ArgumentGraph, pred: ArgumentGraph, matched: dict[str, str]) -> int:
+    """Predicted relations whose matched ends carry a gold relation of the same type."""
+    gold_relations = {(r.source, r.target, r.type) for r in gold.relations}
+    return sum(
+        1
+        for r in pred.relations
+        if (matched.get(r.source), matched.get(r.target), r.type) in gold_relations
+    )
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:

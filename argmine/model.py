@@ -151,14 +151,15 @@ class ArgumentModel(nn.Module):
         save_file(self.stored_weights(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
 
     def stored_weights(self) -> dict[str, torch.Tensor]:
+        """The weights :meth:`save_pretrained` writes: all but the frozen embeddings, in fp16."""
         return {
             name: tensor.detach().to(STORAGE_DTYPE).contiguous()
             for name, tensor in self.state_dict().items()
-            if name != FROZEN_WEIGHT and tensor.is_floating_point()
+            if _is_stored(name, tensor)
         }
 
     def load_stored_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        expected = set(self.stored_weights())
+        expected = {name for name, t in self.state_dict().items() if _is_stored(name, t)}
         missing, unexpected = expected - set(weights), set(weights) - expected
         if missing or unexpected:
             raise ModelLoadError(
@@ -220,6 +221,10 @@ class ArgumentModel(nn.Module):
         pooled = pool_spans(self.dropout(token_states), ranges)
         position = position_features(spans, len(doc.text)).to(pooled.device)
         return self.discourse(torch.cat([pooled, position], dim=-1))
+
+
+def _is_stored(name: str, tensor: torch.Tensor) -> bool:
+    return name != FROZEN_WEIGHT and tensor.is_floating_point()
 
 
 def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:

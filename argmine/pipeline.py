@@ -25,6 +25,7 @@ from argmine.segmentation import DocumentEncoding, decode_spans, encode_document
 DEFAULT_MODEL = "argmine-minilm-policy"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 Segments = Sequence[tuple[int, int]]
+EncodedBatch = tuple[list[DocumentEncoding], list[torch.Tensor], list[list[tuple[int, int]] | None]]
 
 
 class ArgumentMiner:
@@ -86,25 +87,29 @@ class ArgumentMiner:
             )
             yield from self._parse_batch(batch, seg_batch)
 
-    @torch.inference_mode()
     def _parse_batch(
         self, texts: list[str], segments: list[Segments | None]
     ) -> list[ArgumentGraph]:
+        return self._decode_batch(self._encode_batch(texts, segments))
+
+    @torch.inference_mode()
+    def _encode_batch(self, texts: list[str], segments: list[Segments | None]) -> EncodedBatch:
+        """Check the inputs and run the encoder: everything that does not depend on decoding."""
         for text in texts:
             _check_text(text)
         given = [_check_segments(s, t) for s, t in zip(segments, texts, strict=True)]
         docs = [self.encode(text) for text in texts]
-        states = self.model.encode(docs)
+        return docs, self.model.encode(docs), given
+
+    @torch.inference_mode()
+    def _decode_batch(self, encoded: EncodedBatch) -> list[ArgumentGraph]:
+        """Heads and decoders on encoded documents (cheap: re-run to try decoding settings)."""
         with single_threaded():
-            return [self._graph(doc, s, g) for doc, s, g in zip(docs, states, given, strict=True)]
+            return [self._graph(doc, s, g) for doc, s, g in zip(*encoded, strict=True)]
 
     def encode(self, text: str) -> DocumentEncoding:
         """Tokenize a text for the model, with page chrome masked out (offsets unchanged)."""
-        doc = encode_document(
-            mask_chrome(text), self.tokenizer, self.config.max_length, self.config.stride
-        )
-        doc.text = text
-        return doc
+        return encode_text(text, self.tokenizer, self.config.max_length, self.config.stride)
 
     def _graph(
         self, doc: DocumentEncoding, states: torch.Tensor, given: list[tuple[int, int]] | None
@@ -140,6 +145,17 @@ class ArgumentMiner:
             relations,
             metadata={"model": self.config.name, "model_version": self.config.version},
         )
+
+
+def encode_text(text: str, tokenizer, max_length: int, stride: int) -> DocumentEncoding:
+    """The model's view of ``text``: chrome masked, tokenized, windowed; the text stays the user's.
+
+    Training and prediction both go through here, so the model is trained on exactly the
+    input it will see.
+    """
+    doc = encode_document(mask_chrome(text), tokenizer, max_length, stride)
+    doc.text = text
+    return doc
 
 
 @contextmanager

@@ -9,7 +9,6 @@ tagger's spans or the units a user gives.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import random
 import time
@@ -22,14 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from argmine.cleanup import mask_chrome
 from argmine.graph import COMPONENT_TYPES, RELATION_TYPES, ArgumentGraph
 from argmine.model import ArgumentModel, ModelConfig, base_model_path, load_tokenizer
-from argmine.pipeline import ArgumentMiner
+from argmine.pipeline import ArgumentMiner, encode_text
 from argmine.relations import link_targets
-from argmine.segmentation import DocumentEncoding, bio_labels, encode_document
-
-logger = logging.getLogger("argmine.training")
+from argmine.segmentation import DocumentEncoding, bio_labels
 
 
 @dataclass
@@ -140,7 +136,7 @@ def make_example(
     type_options: dict[str, list[str]] | None = None,
 ) -> Example:
     """Encode a gold graph the way the pipeline will see its text (chrome masked)."""
-    encoding = encode_document(mask_chrome(graph.text), tokenizer, config.max_length, config.stride)
+    encoding = encode_text(graph.text, tokenizer, config.max_length, config.stride)
     components = list(graph)  # text order
     index = {c.id: i for i, c in enumerate(components)}
     relations = [
@@ -259,11 +255,16 @@ def tune_decoding(
 
     texts = [g.text for g in dev_graphs]
     segments = [[(c.start, c.end) for c in g] for g in dev_graphs]
+    encoded = [  # the priors only change decoding: encode the dev set once
+        miner._encode_batch(texts[k : k + 16], segments[k : k + 16])
+        for k in range(0, len(texts), 16)
+    ]
 
     def scores_with(none_weight: float, conclusion_weight: float) -> dict:
         miner.config.none_weight = none_weight
         miner.config.type_weights = (conclusion_weight, 1.0, 1.0)
-        return given_units_scores(dev_graphs, list(miner.pipe(texts, segments=segments)))
+        predicted = [graph for batch in encoded for graph in miner._decode_batch(batch)]
+        return given_units_scores(dev_graphs, predicted)
 
     links = {w: scores_with(w, 1.0)["link"]["f1"] for w in config.none_weights}
     best_none = max(links, key=lambda w: (links[w], w))

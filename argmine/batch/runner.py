@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,6 @@ class RunReport:
     labelled: int
     total: int
     output: Output
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The end-of-run summary, a few lines for a human."""

@@ -26,8 +26,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-OUTPUT_COLUMNS = ("graph", "error", "n_components", "n_relations")
-
 
 def _ray():
     try:
