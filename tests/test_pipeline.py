@@ -79,7 +79,7 @@ def test_save_and_load_give_identical_graphs(tiny_miner, tiny_model_dir, tiny_gr
     assert [g.to_dict() for g in ArgumentMiner.from_pretrained(resaved).pipe(texts)] == before
 
 
-def test_saved_model_is_small_and_safetensors_only(tiny_model_dir):
+def test_saved_model_is_safetensors_only(tiny_model_dir):
     names = {p.name for p in tiny_model_dir.iterdir()}
     assert "model.safetensors" in names
     assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in names)
