@@ -3,7 +3,9 @@
 Given units (the gold spans are passed to the model, which predicts types and relations):
 - component macro-F1 over the types present in the gold data;
 - link F1: F1 of the "linked" class over ordered pairs of units (direction matters);
-- relation-type accuracy on the links that are correct.
+- relation-type accuracy on the links that are correct;
+- 95% bootstrap intervals of component macro-F1 and link F1 over resampled documents, because
+  dev sets of a few dozen documents move by several points from one sample to the next.
 
 End to end (the model also segments):
 - component F1 where a predicted span matches a gold span of the same type if they overlap by at
@@ -22,6 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import KFold
 
@@ -41,9 +44,11 @@ def evaluate(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict
         )
     )
     predicted = list(miner.pipe([g.text for g in gold], batch_size=batch_size))
+    given_units = given_units_scores(gold, given)
+    given_units["intervals_95"] = bootstrap_intervals(gold, given)
     return {
         "documents": len(gold),
-        "given_units": given_units_scores(gold, given),
+        "given_units": given_units,
         "end_to_end": end_to_end_scores(gold, predicted),
     }
 
@@ -83,6 +88,54 @@ def given_units_scores(
             else 0.0
         ),
     }
+
+
+def bootstrap_intervals(
+    gold: Sequence[ArgumentGraph],
+    pred: Sequence[ArgumentGraph],
+    samples: int = 1000,
+    seed: int = 13,
+    level: float = 0.95,
+) -> dict[str, list[float]]:
+    """Percentile intervals of component macro-F1 and link F1, resampling documents.
+
+    Each document is reduced to its counts (true positives, predictions and gold units per type;
+    the same for links), so a resample is a sum of counts and the scores it gives are exactly
+    what :func:`given_units_scores` would compute on the resampled documents.
+    """
+    # (documents, types + links, [tp, predicted, gold])
+    counts = np.array([_document_counts(g, p) for g, p in zip(gold, pred, strict=True)])
+    rng = np.random.default_rng(seed)
+    totals = counts[rng.integers(0, len(counts), size=(samples, len(counts)))].sum(axis=1)
+    f1 = _f1(totals[..., 0], totals[..., 1], totals[..., 2])  # (samples, types + links)
+    scored_types = counts[:, :-1, 2].sum(axis=0) > 0  # types with gold units, as in the score
+    macro, link = f1[:, :-1][:, scored_types].mean(axis=1), f1[:, -1]
+    tail = 100 * (1 - level) / 2
+    return {
+        "component_macro_f1": np.percentile(macro, [tail, 100 - tail]).round(4).tolist(),
+        "link_f1": np.percentile(link, [tail, 100 - tail]).round(4).tolist(),
+    }
+
+
+def _document_counts(gold: ArgumentGraph, pred: ArgumentGraph) -> list[list[int]]:
+    """``[tp, predicted, gold]`` for each component type, then for links."""
+    pairs = [(g.type, p.type) for g, p in zip(gold, pred, strict=True)]
+    counts = [
+        [
+            sum(g == p == kind for g, p in pairs),
+            sum(p == kind for _, p in pairs),
+            sum(g == kind for g, _ in pairs),
+        ]
+        for kind in COMPONENT_TYPES
+    ]
+    gold_links, pred_links = set(_indexed_links(gold, 0)), set(_indexed_links(pred, 0))
+    return [*counts, [len(gold_links & pred_links), len(pred_links), len(gold_links)]]
+
+
+def _f1(tp: np.ndarray, n_pred: np.ndarray, n_gold: np.ndarray) -> np.ndarray:
+    """F1 from counts, 0 where there is nothing to score (sklearn's ``zero_division=0``)."""
+    denominator = n_pred + n_gold
+    return np.divide(2 * tp, denominator, out=np.zeros(np.shape(tp)), where=denominator > 0)
 
 
 def _indexed_links(graph: ArgumentGraph, doc: int) -> dict[tuple[int, int, int], str]:
@@ -261,12 +314,15 @@ def format_report(scores: dict[str, Any], title: str = "") -> str:
     lines = [f"== {title} ({scores.get('documents', '?')} documents)"] if title else []
     if "given_units" in scores:
         gu = scores["given_units"]
+        intervals = gu.get("intervals_95", {})
         lines += [
             "given units:",
             f"  component macro-F1      {gu['component_macro_f1']:.3f}   "
-            + "  ".join(f"{t}={f:.3f}" for t, f in gu["component_f1_per_type"].items()),
+            + "  ".join(f"{t}={f:.3f}" for t, f in gu["component_f1_per_type"].items())
+            + _interval(intervals.get("component_macro_f1")),
             f"  link F1                 {gu['link']['f1']:.3f}   "
-            f"(P={gu['link']['precision']:.3f} R={gu['link']['recall']:.3f})",
+            f"(P={gu['link']['precision']:.3f} R={gu['link']['recall']:.3f})"
+            + _interval(intervals.get("link_f1")),
             f"  relation-type accuracy  {gu['relation_type_accuracy_on_correct_links']:.3f}",
         ]
     if "end_to_end" in scores:
@@ -278,3 +334,7 @@ def format_report(scores: dict[str, Any], title: str = "") -> str:
             f"  relation F1             {e2e['relation']['f1']:.3f}",
         ]
     return "\n".join(lines)
+
+
+def _interval(bounds: list[float] | None) -> str:
+    return f"   95% CI {bounds[0]:.3f}-{bounds[1]:.3f}" if bounds else ""

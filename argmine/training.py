@@ -4,6 +4,12 @@ One loss per head, summed with the config's weights: BIO tags over tokens, types
 spans, head selection over each gold unit's targets, and support/attack on gold links. Gold
 spans feed the span heads during training (teacher forcing); at prediction time they read the
 tagger's spans or the units a user gives.
+
+Two auxiliary heads exist only during training (:class:`AuxiliaryHeads`; the saved model does
+not contain them): the source's own unit labels (CDCP's fact / testimony / reference / value /
+policy, finer than our three types) and each unit's place in the argument (does it receive a
+relation, does it send one), which is what makes a unit a conclusion in our scheme. Both shape
+the shared span vectors.
 """
 
 from __future__ import annotations
@@ -72,6 +78,12 @@ class TrainConfig:
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {"tags": 1.0, "types": 1.0, "links": 1.0, "relation_types": 0.5}
     )
+    native_labels: list[str] = field(default_factory=list)
+    """Source labels the auxiliary native-label head learns (units with other labels are
+    skipped); empty: no such head."""
+    average_from: float | None = None
+    """Average the weights of every step after this fraction of training (stochastic weight
+    averaging) and keep the average; None: keep the last step's weights."""
     threads: int | None = None
     log_every: int = 20
     config_file: str | None = None
@@ -127,6 +139,10 @@ class Example:
     """Per gold span, a 0/1 mask over :data:`COMPONENT_TYPES` of the types the gold accepts."""
     links: torch.Tensor
     relations: list[tuple[int, int, int]]
+    native: torch.Tensor
+    """Per gold span, the index of its source label in ``native_labels``, or -100 (skipped)."""
+    structure: torch.Tensor
+    """Per gold span, 0/1 for (receives a relation, sends a relation)."""
 
 
 def make_example(
@@ -136,6 +152,7 @@ def make_example(
     type_options: dict[str, list[str]] | None = None,
 ) -> Example:
     """Encode a gold graph the way the pipeline will see its text (chrome masked)."""
+    native_labels = list(config.native_labels)
     encoding = encode_text(graph.text, tokenizer, config.max_length, config.stride)
     components = list(graph)  # text order
     index = {c.id: i for i, c in enumerate(components)}
@@ -149,7 +166,34 @@ def make_example(
         types=type_masks([c.type for c in components], type_options or {}),
         links=link_targets(len(components), [(s, t) for s, t, _ in relations]),
         relations=relations,
+        native=torch.tensor(
+            [_label_index(c.attributes.get("native_label"), native_labels) for c in components],
+            dtype=torch.long,
+        ),
+        structure=structure_targets(len(components), [(s, t) for s, t, _ in relations]),
     )
+
+
+def _label_index(label: object, labels: list[str]) -> int:
+    return labels.index(label) if label in labels else -100
+
+
+def structure_targets(n: int, links: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """``(n, 2)``: whether each unit receives a relation and whether it sends one."""
+    target = torch.zeros(n, 2)
+    for source, tgt in links:
+        target[tgt, 0] = 1.0
+        target[source, 1] = 1.0
+    return target
+
+
+class AuxiliaryHeads(nn.Module):
+    """Training-only heads on the span vectors: source labels and place in the argument."""
+
+    def __init__(self, span_dim: int, n_native: int) -> None:
+        super().__init__()
+        self.native = nn.Linear(span_dim, n_native) if n_native else None
+        self.structure = nn.Linear(span_dim, 2)
 
 
 def type_masks(types: Sequence[str], options: dict[str, list[str]]) -> torch.Tensor:
@@ -161,12 +205,18 @@ def type_masks(types: Sequence[str], options: dict[str, list[str]]) -> torch.Ten
     return mask
 
 
+LOSS_NAMES = ("tags", "types", "links", "relation_types", "native", "structure")
+
+
 def example_losses(
-    model: ArgumentModel, example: Example, states: torch.Tensor
+    model: ArgumentModel,
+    example: Example,
+    states: torch.Tensor,
+    auxiliary: AuxiliaryHeads | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The four losses of one document (heads with nothing to learn from contribute zero)."""
+    """The losses of one document (heads with nothing to learn from contribute zero)."""
     zero = states.sum() * 0.0
-    losses = {"tags": zero, "types": zero, "links": zero, "relation_types": zero}
+    losses = dict.fromkeys(LOSS_NAMES, zero)
     if example.encoding.n_tokens:
         losses["tags"] = nn.functional.cross_entropy(model.tag_logits(states), example.tags)
     if example.spans:
@@ -179,6 +229,21 @@ def example_losses(
         if example.relations:
             src, tgt, kind = (torch.tensor(x) for x in zip(*example.relations, strict=True))
             losses["relation_types"] = nn.functional.cross_entropy(type_logits[src, tgt], kind)
+        if auxiliary is not None:
+            losses.update(auxiliary_losses(auxiliary, reps, example))
+    return losses
+
+
+def auxiliary_losses(
+    auxiliary: AuxiliaryHeads, reps: torch.Tensor, example: Example
+) -> dict[str, torch.Tensor]:
+    losses = {
+        "structure": nn.functional.binary_cross_entropy_with_logits(
+            auxiliary.structure(reps), example.structure
+        )
+    }
+    if auxiliary.native is not None and bool((example.native >= 0).any()):
+        losses["native"] = nn.functional.cross_entropy(auxiliary.native(reps), example.native)
     return losses
 
 
@@ -201,30 +266,38 @@ def train(
         raise ValueError("no training documents: the config's 'train' corpora are empty")
     tokenizer = load_tokenizer(base_model_path())
     model = ArgumentModel.from_base(config.model_config())
+    auxiliary = AuxiliaryHeads(config.hidden, len(config.native_labels))
     examples = [make_example(g, tokenizer, config, options) for g, options in selected]
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     total_steps = config.max_steps or max(1, round(config.epochs * steps_per_epoch))
-    optimizer, scheduler = make_optimizer(model, config, total_steps)
+    optimizer, scheduler = make_optimizer(model, auxiliary, config, total_steps)
+    averaged = WeightAverage(model, config.average_from, total_steps)
     log(
         f"training {config.name}: {len(examples)} documents, "
         f"{sum(e.encoding.n_tokens for e in examples)} tokens, {total_steps} steps"
     )
     model.train()
+    auxiliary.train()
     rng = random.Random(config.seed)
     step, started = 0, time.time()
     while step < total_steps:
         for batch in length_bucketed_batches(examples, config.batch_size, rng):
-            losses = batch_losses(model, batch, config.loss_weights)
+            losses = batch_losses(model, batch, config.loss_weights, auxiliary)
             losses["total"].backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            nn.utils.clip_grad_norm_(
+                [*model.parameters(), *auxiliary.parameters()], config.max_grad_norm
+            )
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
             step += 1
+            averaged.update(step)
             if step % config.log_every == 0 or step == total_steps:
                 log(_progress_line(step, total_steps, losses, started))
             if step >= total_steps:
                 break
+    if averaged.copy_to(model):
+        log(f"kept the average of the weights of the last {averaged.count} steps")
     model.round_to_storage_precision()
     miner = ArgumentMiner(model, tokenizer)
     if dev_graphs is None and config.dev:
@@ -291,12 +364,52 @@ def save_trained(miner: ArgumentMiner, config: TrainConfig) -> None:
     write_model_card(folder)
 
 
+class WeightAverage:
+    """Running mean of the model's trainable weights over the last steps of training (SWA).
+
+    Averaging the weights the optimiser visits near the end of training lands in a flatter
+    region than the last step alone, which generalises better from few documents.
+    """
+
+    def __init__(self, model: ArgumentModel, start_fraction: float | None, total_steps: int):
+        self.model = model
+        self.first_step = None if start_fraction is None else int(start_fraction * total_steps) + 1
+        self.count = 0
+        self.mean: dict[str, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        if self.first_step is None or step < self.first_step:
+            return
+        self.count += 1
+        for name, param in self.model.named_parameters():
+            if not param.requires_grad:
+                continue
+            if name not in self.mean:
+                self.mean[name] = param.detach().clone()
+            else:
+                self.mean[name] += (param.detach() - self.mean[name]) / self.count
+
+    @torch.no_grad()
+    def copy_to(self, model: ArgumentModel) -> bool:
+        """Load the average into ``model``; False when nothing was averaged."""
+        if not self.count:
+            return False
+        for name, param in model.named_parameters():
+            if name in self.mean:
+                param.copy_(self.mean[name])
+        return True
+
+
 def batch_losses(
-    model: ArgumentModel, batch: Sequence[Example], weights: dict[str, float]
+    model: ArgumentModel,
+    batch: Sequence[Example],
+    weights: dict[str, float],
+    auxiliary: AuxiliaryHeads | None = None,
 ) -> dict[str, torch.Tensor]:
     """Mean over the batch's documents of each loss, and their weighted sum as ``total``."""
     states = model.encode([e.encoding for e in batch], max_windows=64)
-    per_doc = [example_losses(model, e, s) for e, s in zip(batch, states, strict=True)]
+    per_doc = [example_losses(model, e, s, auxiliary) for e, s in zip(batch, states, strict=True)]
     losses = {k: torch.stack([d[k] for d in per_doc]).mean() for k in per_doc[0]}
     losses["total"] = sum(weights.get(k, 0.0) * v for k, v in losses.items())
     return losses
@@ -316,12 +429,15 @@ def length_bucketed_batches(
     return batches
 
 
-def make_optimizer(model: ArgumentModel, config: TrainConfig, total_steps: int):
+def make_optimizer(
+    model: ArgumentModel, auxiliary: AuxiliaryHeads, config: TrainConfig, total_steps: int
+):
     from transformers import get_linear_schedule_with_warmup
 
     encoder = [p for p in model.encoder.parameters() if p.requires_grad]
     encoder_ids = {id(p) for p in encoder}
     heads = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
+    heads += list(auxiliary.parameters())
     optimizer = torch.optim.AdamW(
         [{"params": encoder, "lr": config.encoder_lr}, {"params": heads, "lr": config.head_lr}],
         weight_decay=config.weight_decay,

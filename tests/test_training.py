@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from argmine.cli import main
 from argmine.corpus.records import write_jsonl
 from argmine.evaluation import (
+    bootstrap_intervals,
     cross_validate,
     end_to_end_scores,
     given_units_scores,
@@ -16,7 +18,7 @@ from argmine.evaluation import (
     overlap_match,
 )
 from argmine.graph import ArgumentGraph, Component
-from argmine.training import TrainConfig
+from argmine.training import TrainConfig, WeightAverage, make_example, structure_targets
 
 TINY_CONFIG = {
     "name": "cli-tiny",
@@ -26,6 +28,9 @@ TINY_CONFIG = {
     "batch_size": 2,
     "log_every": 3,
     "none_weights": [1.0, 0.5],
+    "native_labels": ["claim", "evidence"],
+    "average_from": 0.5,
+    "loss_weights": {"tags": 1, "types": 1, "links": 1, "native": 1, "structure": 1},
 }
 
 
@@ -58,6 +63,8 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     assert code == 0
     out = capsys.readouterr().out
     assert "step 6/6" in out and "dev" in out and "none_weight" in out
+    assert "native=" in out and "structure=" in out
+    assert "kept the average of the weights of the last 3 steps" in out
     for name in ("config.json", "model.safetensors", "tokenizer.json", "README.md"):
         assert (model / name).is_file(), name
     assert json.loads((model / "training_config.json").read_text())["max_steps"] == 6
@@ -82,6 +89,50 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     assert 0.0 <= scores["given_units"]["link"]["f1"] <= 1.0
     card = (model / "README.md").read_text()
     assert "given units: link F1" in card and "argmine evaluate --model" in card
+    assert "95% CI" in card and "bootstrap" in card
+    assert "auxiliary heads" in card and "(claim, evidence)" in card
+    assert "average_from=0.5" in card
+
+
+def test_structure_targets_mark_receivers_and_senders():
+    assert structure_targets(4, [(1, 0), (2, 1)]).tolist() == [
+        [1.0, 0.0],
+        [1.0, 1.0],
+        [0.0, 1.0],
+        [0.0, 0.0],
+    ]
+
+
+def test_native_label_targets_skip_labels_the_head_does_not_learn():
+    from argmine.model import base_model_path, load_tokenizer
+
+    text = "Fees rose. Fees should fall. I paid twice."
+    units = [("Fees rose", "evidence", "fact"), ("Fees should fall", "claim", "policy")]
+    units.append(("I paid twice", "evidence", "testimony"))
+    components = []
+    for i, (unit, kind, native) in enumerate(units):
+        start = text.index(unit)
+        attributes = {"native_label": native}
+        components.append(
+            Component(f"c{i}", start, start + len(unit), unit, kind, None, attributes)
+        )
+    config = TrainConfig(native_labels=["value", "policy", "fact"])
+    example = make_example(
+        ArgumentGraph(text, components), load_tokenizer(base_model_path()), config
+    )
+    assert example.native.tolist() == [2, 1, -100]
+
+
+def test_weight_average_keeps_the_mean_of_the_last_steps():
+    model = torch.nn.Linear(1, 1, bias=False)
+    average = WeightAverage(model, start_fraction=0.5, total_steps=4)  # averages steps 3 and 4
+    for step, value in enumerate([10.0, 20.0, 1.0, 3.0], start=1):
+        with torch.no_grad():
+            model.weight.fill_(value)
+        average.update(step)
+    assert average.copy_to(model) and average.count == 2
+    assert model.weight.item() == pytest.approx(2.0)
+    assert not WeightAverage(model, None, 4).copy_to(model)
 
 
 def test_train_command_reports_a_missing_config(tmp_path, capsys):
@@ -124,6 +175,36 @@ def test_link_direction_matters():
     flipped = _graph(TEXT, [(c.text, c.type) for c in GOLD[0]], [(0, 1, "support")])
     scores = given_units_scores(GOLD, [flipped])
     assert scores["link"]["precision"] == 0.0 and scores["link"]["recall"] == 0.0
+
+
+WRONG = _graph(
+    TEXT,
+    [
+        ("A is true", "claim"),
+        ("B is true", "claim"),
+        ("C is true", "claim"),
+        ("D is false", "claim"),
+    ],
+    [(1, 0, "support"), (0, 2, "support")],
+)
+
+
+def test_bootstrap_interval_of_identical_documents_is_the_score_itself():
+    gold, pred = GOLD * 5, [WRONG] * 5
+    point = given_units_scores(gold, pred)
+    intervals = bootstrap_intervals(gold, pred, samples=50)
+    assert (
+        intervals["component_macro_f1"]
+        == [pytest.approx(point["component_macro_f1"], abs=1e-4)] * 2
+    )
+    assert intervals["link_f1"] == [pytest.approx(point["link"]["f1"], abs=1e-4)] * 2
+
+
+def test_bootstrap_interval_widens_with_documents_that_disagree():
+    gold, pred = GOLD * 6, [WRONG, GOLD[0]] * 3
+    point = given_units_scores(gold, pred)
+    low, high = bootstrap_intervals(gold, pred, samples=200)["link_f1"]
+    assert low < point["link"]["f1"] < high
 
 
 def test_overlap_rule_needs_half_of_each_span():
