@@ -27,8 +27,8 @@ F1 of the positive class (is the central claim; is attached to)."""
 
 BOOTSTRAP_NOTE = """
 The intervals are 95% percentile bootstrap intervals over the documents (1,000 resamples,
-seed 13): how far a score moves on another sample of documents like these. Two models whose
-scores differ by less than that are not distinguishable on this split."""
+seed 13): how far the score could move on another sample of documents like these. (Comparing two
+models on the same documents is a paired question; the interval of each is not that test.)"""
 
 INTENDED_USE = """\
 ## Intended use

@@ -159,18 +159,19 @@ def make_example(
     relations = [
         (index[r.source], index[r.target], RELATION_TYPES.index(r.type)) for r in graph.relations
     ]
+    links = [(source, target) for source, target, _ in relations]
     return Example(
         encoding=encoding,
         tags=torch.tensor(bio_labels(encoding, [(c.start, c.end, c.type) for c in components])),
         spans=[(c.start, c.end) for c in components],
         types=type_masks([c.type for c in components], type_options or {}),
-        links=link_targets(len(components), [(s, t) for s, t, _ in relations]),
+        links=link_targets(len(components), links),
         relations=relations,
         native=torch.tensor(
             [_label_index(c.attributes.get("native_label"), native_labels) for c in components],
             dtype=torch.long,
         ),
-        structure=structure_targets(len(components), [(s, t) for s, t, _ in relations]),
+        structure=structure_targets(len(components), links),
     )
 
 
@@ -190,10 +191,21 @@ def structure_targets(n: int, links: Sequence[tuple[int, int]]) -> torch.Tensor:
 class AuxiliaryHeads(nn.Module):
     """Training-only heads on the span vectors: source labels and place in the argument."""
 
-    def __init__(self, span_dim: int, n_native: int) -> None:
+    def __init__(self, span_dim: int, n_native: int, structure: bool = True) -> None:
         super().__init__()
         self.native = nn.Linear(span_dim, n_native) if n_native else None
-        self.structure = nn.Linear(span_dim, 2)
+        self.structure = nn.Linear(span_dim, 2) if structure else None
+
+    def loss_names(self) -> list[str]:
+        return [name for name in ("native", "structure") if getattr(self, name) is not None]
+
+    @classmethod
+    def for_config(cls, config: TrainConfig) -> AuxiliaryHeads | None:
+        """The heads the config's loss weights switch on, or None when there are none."""
+        weights = config.loss_weights
+        n_native = len(config.native_labels) if weights.get("native") else 0
+        structure = bool(weights.get("structure"))
+        return cls(config.hidden, n_native, structure) if n_native or structure else None
 
 
 def type_masks(types: Sequence[str], options: dict[str, list[str]]) -> torch.Tensor:
@@ -205,9 +217,6 @@ def type_masks(types: Sequence[str], options: dict[str, list[str]]) -> torch.Ten
     return mask
 
 
-LOSS_NAMES = ("tags", "types", "links", "relation_types", "native", "structure")
-
-
 def example_losses(
     model: ArgumentModel,
     example: Example,
@@ -216,7 +225,9 @@ def example_losses(
 ) -> dict[str, torch.Tensor]:
     """The losses of one document (heads with nothing to learn from contribute zero)."""
     zero = states.sum() * 0.0
-    losses = dict.fromkeys(LOSS_NAMES, zero)
+    losses = {"tags": zero, "types": zero, "links": zero, "relation_types": zero}
+    if auxiliary is not None:
+        losses.update(dict.fromkeys(auxiliary.loss_names(), zero))
     if example.encoding.n_tokens:
         losses["tags"] = nn.functional.cross_entropy(model.tag_logits(states), example.tags)
     if example.spans:
@@ -237,11 +248,11 @@ def example_losses(
 def auxiliary_losses(
     auxiliary: AuxiliaryHeads, reps: torch.Tensor, example: Example
 ) -> dict[str, torch.Tensor]:
-    losses = {
-        "structure": nn.functional.binary_cross_entropy_with_logits(
+    losses = {}
+    if auxiliary.structure is not None:
+        losses["structure"] = nn.functional.binary_cross_entropy_with_logits(
             auxiliary.structure(reps), example.structure
         )
-    }
     if auxiliary.native is not None and bool((example.native >= 0).any()):
         losses["native"] = nn.functional.cross_entropy(auxiliary.native(reps), example.native)
     return losses
@@ -266,7 +277,7 @@ def train(
         raise ValueError("no training documents: the config's 'train' corpora are empty")
     tokenizer = load_tokenizer(base_model_path())
     model = ArgumentModel.from_base(config.model_config())
-    auxiliary = AuxiliaryHeads(config.hidden, len(config.native_labels))
+    auxiliary = AuxiliaryHeads.for_config(config)
     examples = [make_example(g, tokenizer, config, options) for g, options in selected]
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     total_steps = config.max_steps or max(1, round(config.epochs * steps_per_epoch))
@@ -277,16 +288,13 @@ def train(
         f"{sum(e.encoding.n_tokens for e in examples)} tokens, {total_steps} steps"
     )
     model.train()
-    auxiliary.train()
     rng = random.Random(config.seed)
     step, started = 0, time.time()
     while step < total_steps:
         for batch in length_bucketed_batches(examples, config.batch_size, rng):
             losses = batch_losses(model, batch, config.loss_weights, auxiliary)
             losses["total"].backward()
-            nn.utils.clip_grad_norm_(
-                [*model.parameters(), *auxiliary.parameters()], config.max_grad_norm
-            )
+            nn.utils.clip_grad_norm_(_trained_parameters(model, auxiliary), config.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
@@ -429,15 +437,21 @@ def length_bucketed_batches(
     return batches
 
 
+def _trained_parameters(
+    model: ArgumentModel, auxiliary: AuxiliaryHeads | None
+) -> list[nn.Parameter]:
+    return [*model.parameters(), *(auxiliary.parameters() if auxiliary else [])]
+
+
 def make_optimizer(
-    model: ArgumentModel, auxiliary: AuxiliaryHeads, config: TrainConfig, total_steps: int
+    model: ArgumentModel, auxiliary: AuxiliaryHeads | None, config: TrainConfig, total_steps: int
 ):
     from transformers import get_linear_schedule_with_warmup
 
     encoder = [p for p in model.encoder.parameters() if p.requires_grad]
     encoder_ids = {id(p) for p in encoder}
     heads = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]
-    heads += list(auxiliary.parameters())
+    heads += list(auxiliary.parameters()) if auxiliary else []
     optimizer = torch.optim.AdamW(
         [{"params": encoder, "lr": config.encoder_lr}, {"params": heads, "lr": config.head_lr}],
         weight_decay=config.weight_decay,

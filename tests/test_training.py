@@ -58,6 +58,8 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
             str(corpus),
             "-o",
             str(model),
+            "--seed",
+            "7",
         ]
     )
     assert code == 0
@@ -67,7 +69,8 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     assert "kept the average of the weights of the last 3 steps" in out
     for name in ("config.json", "model.safetensors", "tokenizer.json", "README.md"):
         assert (model / name).is_file(), name
-    assert json.loads((model / "training_config.json").read_text())["max_steps"] == 6
+    recorded = json.loads((model / "training_config.json").read_text())
+    assert recorded["max_steps"] == 6 and recorded["seed"] == 7
 
     scores_path = tmp_path / "scores.json"
     code = main(

@@ -25,6 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label-map", help="label map (JSON) for the --train/--dev corpora")
     parser.add_argument("--epochs", type=float, help="override the config's epochs")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps")
+    parser.add_argument("--seed", type=int, help="override the config's seed (seed variance)")
     parser.set_defaults(func=run)
 
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         config.train = [CorpusSelection(n, args.split, 1, args.label_map) for n in args.train]
     if args.dev:
         config.dev = [CorpusSelection(n, args.dev_split, 1, args.label_map) for n in args.dev]
-    for key in ("output_dir", "epochs", "max_steps"):
+    for key in ("output_dir", "epochs", "max_steps", "seed"):
         if getattr(args, key) is not None:
             setattr(config, key, getattr(args, key))
     try:
