@@ -89,6 +89,12 @@ class TrainConfig:
     config_file: str | None = None
     """The file this config was read from (recorded in the model card)."""
 
+    def __post_init__(self) -> None:
+        if self.average_from is not None and not 0.0 <= self.average_from < 1.0:
+            raise ValueError(f"average_from must be in [0, 1), got {self.average_from}")
+        if self.native_labels and not self.loss_weights.get("native"):
+            raise ValueError("native_labels is set but loss_weights has no 'native' weight")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         unknown = set(data) - set(cls.__dataclass_fields__)
@@ -248,6 +254,8 @@ def example_losses(
 def auxiliary_losses(
     auxiliary: AuxiliaryHeads, reps: torch.Tensor, example: Example
 ) -> dict[str, torch.Tensor]:
+    """Losses of the auxiliary heads; a document without units of the learned source labels
+    (microtexts, our own articles) adds nothing to the native-label loss."""
     losses = {}
     if auxiliary.structure is not None:
         losses["structure"] = nn.functional.binary_cross_entropy_with_logits(

@@ -97,6 +97,18 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     assert "average_from=0.5" in card
 
 
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"average_from": 1.0}, "average_from"),
+        ({"native_labels": ["fact"]}, "'native' weight"),
+    ],
+)
+def test_config_rejects_inconsistent_settings(bad, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_dict(bad)
+
+
 def test_structure_targets_mark_receivers_and_senders():
     assert structure_targets(4, [(1, 0), (2, 1)]).tolist() == [
         [1.0, 0.0],
@@ -119,7 +131,7 @@ def test_native_label_targets_skip_labels_the_head_does_not_learn():
         components.append(
             Component(f"c{i}", start, start + len(unit), unit, kind, None, attributes)
         )
-    config = TrainConfig(native_labels=["value", "policy", "fact"])
+    config = TrainConfig(native_labels=["value", "policy", "fact"], loss_weights={"native": 1.0})
     example = make_example(
         ArgumentGraph(text, components), load_tokenizer(base_model_path()), config
     )
