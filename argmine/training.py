@@ -158,7 +158,6 @@ def make_example(
     type_options: dict[str, list[str]] | None = None,
 ) -> Example:
     """Encode a gold graph the way the pipeline will see its text (chrome masked)."""
-    native_labels = list(config.native_labels)
     encoding = encode_text(graph.text, tokenizer, config.max_length, config.stride)
     components = list(graph)  # text order
     index = {c.id: i for i, c in enumerate(components)}
@@ -174,7 +173,10 @@ def make_example(
         links=link_targets(len(components), links),
         relations=relations,
         native=torch.tensor(
-            [_label_index(c.attributes.get("native_label"), native_labels) for c in components],
+            [
+                _label_index(c.attributes.get("native_label"), config.native_labels)
+                for c in components
+            ],
             dtype=torch.long,
         ),
         structure=structure_targets(len(components), links),
@@ -312,7 +314,7 @@ def train(
                 log(_progress_line(step, total_steps, losses, started))
             if step >= total_steps:
                 break
-    if averaged.copy_to(model):
+    if averaged.apply():
         log(f"kept the average of the weights of the last {averaged.count} steps")
     model.round_to_storage_precision()
     miner = ArgumentMiner(model, tokenizer)
@@ -407,11 +409,11 @@ class WeightAverage:
                 self.mean[name] += (param.detach() - self.mean[name]) / self.count
 
     @torch.no_grad()
-    def copy_to(self, model: ArgumentModel) -> bool:
-        """Load the average into ``model``; False when nothing was averaged."""
+    def apply(self) -> bool:
+        """Load the average into the model; False when nothing was averaged."""
         if not self.count:
             return False
-        for name, param in model.named_parameters():
+        for name, param in self.model.named_parameters():
             if name in self.mean:
                 param.copy_(self.mean[name])
         return True

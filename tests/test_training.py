@@ -145,9 +145,9 @@ def test_weight_average_keeps_the_mean_of_the_last_steps():
         with torch.no_grad():
             model.weight.fill_(value)
         average.update(step)
-    assert average.copy_to(model) and average.count == 2
+    assert average.apply() and average.count == 2
     assert model.weight.item() == pytest.approx(2.0)
-    assert not WeightAverage(model, None, 4).copy_to(model)
+    assert not WeightAverage(model, None, 4).apply()
 
 
 def test_train_command_reports_a_missing_config(tmp_path, capsys):
