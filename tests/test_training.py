@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -263,3 +264,13 @@ def test_cross_validation_uses_every_document_once_for_testing():
     assert seen_training_sizes == [8] * 5
     assert scores["pooled"]["central_claim_macro_f1"] == 1.0
     assert len(scores["per_fold"]) == 5
+
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "training" / "configs").rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_shipped_config_loads_and_only_the_default_writes_the_shipped_model(path):
+    config = TrainConfig.from_file(path)
+    if path.name != "default.json":
+        assert not str(config.output_dir or "").startswith("models/")
