@@ -158,6 +158,20 @@ def base_available(name: str) -> bool:
     return Path(name).expanduser().is_dir()
 
 
+def check_base(name: str) -> Path:
+    """Re-hash a known base's weights now (``argmine fetch-base NAME --check``); its folder."""
+    known = KNOWN_BASES.get(name)
+    if known is None:
+        raise BaseNotFoundError(
+            f"unknown base encoder {name!r}; argmine knows: {', '.join(KNOWN_BASES)}"
+        )
+    if known.packaged:
+        folder = packaged_base_path(name)
+        verify_base(folder, known.weights_sha256)
+        return folder
+    return check_cached_base(known, verify=True)
+
+
 def check_cached_base(known: KnownBase, verify: bool = False) -> Path:
     """The verified cache folder of ``known``, or an error that says what fixes it."""
     folder = cached_base_path(known.name)
