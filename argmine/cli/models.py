@@ -14,7 +14,7 @@ COLUMNS = ("name", "version", "base", "size", "speed", "base here", "card")
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models",
-        help="list the installed models (names for --model and argmine.load)",
+        help="list the installed models: base, size, speed class, card",
         description="List the models installed with argmine: the name to pass to --model or "
         "argmine.load(), version, base encoder, size on disk, speed class, whether the base "
         "encoder is on this machine (if not, the command that fetches it), and the model card.",
