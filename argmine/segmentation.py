@@ -17,6 +17,7 @@ from functools import cached_property
 
 import torch
 
+from argmine.encoders import SpecialTokens
 from argmine.graph import COMPONENT_TYPES
 
 OUTSIDE = "O"
@@ -41,9 +42,10 @@ class DocumentEncoding:
     """Per window, the range ``[a, b)`` of document tokens it holds (between CLS and SEP)."""
     token_window: list[int]
     token_position: list[int]
-    """Per token, the window that represents it and its position in that window (CLS = 0)."""
-    cls_id: int
-    sep_id: int
+    """Per token, the window that represents it and its position in that window (counting
+    the special tokens before it)."""
+    special: SpecialTokens
+    """The encoder's special tokens around each window, and its padding id."""
 
     @property
     def n_tokens(self) -> int:
@@ -65,9 +67,18 @@ class DocumentEncoding:
 
 
 def encode_document(
-    text: str, tokenizer, max_length: int = 512, stride: int = 128
+    text: str,
+    tokenizer,
+    max_length: int = 512,
+    stride: int = 128,
+    special: SpecialTokens | None = None,
 ) -> DocumentEncoding:
-    """Tokenize ``text`` and cover it with windows of at most ``max_length`` tokens."""
+    """Tokenize ``text`` and cover it with windows of at most ``max_length`` tokens, special
+    tokens included (``special`` is read off the tokenizer when not given)."""
+    if special is None:
+        from argmine.encoders import special_tokens
+
+        special = special_tokens(tokenizer)
     enc = tokenizer(
         text,
         add_special_tokens=False,
@@ -77,8 +88,10 @@ def encode_document(
     )
     word_ids = enc.word_ids()
     word_starts = [i == 0 or word_ids[i] != word_ids[i - 1] for i in range(len(word_ids))]
-    windows = plan_windows(len(enc["input_ids"]), max_length - 2, stride)
-    token_window, token_position = assign_tokens_to_windows(len(enc["input_ids"]), windows)
+    windows = plan_windows(len(enc["input_ids"]), max_length - special.count, stride)
+    token_window, token_position = assign_tokens_to_windows(
+        len(enc["input_ids"]), windows, len(special.prefix)
+    )
     return DocumentEncoding(
         text=text,
         token_ids=list(enc["input_ids"]),
@@ -87,8 +100,7 @@ def encode_document(
         windows=windows,
         token_window=token_window,
         token_position=token_position,
-        cls_id=tokenizer.cls_token_id,
-        sep_id=tokenizer.sep_token_id,
+        special=special,
     )
 
 
@@ -107,8 +119,12 @@ def plan_windows(n_tokens: int, size: int, stride: int) -> list[Span]:
         start = end - stride
 
 
-def assign_tokens_to_windows(n_tokens: int, windows: Sequence[Span]) -> tuple[list[int], list[int]]:
-    """For each token, the window where it is farthest from an edge, and its position there."""
+def assign_tokens_to_windows(
+    n_tokens: int, windows: Sequence[Span], first_position: int = 1
+) -> tuple[list[int], list[int]]:
+    """For each token, the window where it is farthest from an edge, and its position there
+    (the first document token of a window sits at ``first_position``, after the special
+    tokens)."""
     best_window = [0] * n_tokens
     best_margin = [-1] * n_tokens
     for w, (a, b) in enumerate(windows):
@@ -116,14 +132,14 @@ def assign_tokens_to_windows(n_tokens: int, windows: Sequence[Span]) -> tuple[li
             margin = min(t - a, b - 1 - t)
             if margin > best_margin[t]:
                 best_window[t], best_margin[t] = w, margin
-    positions = [t - windows[w][0] + 1 for t, w in enumerate(best_window)]
+    positions = [t - windows[w][0] + first_position for t, w in enumerate(best_window)]
     return best_window, positions
 
 
 def window_input_ids(encoding: DocumentEncoding) -> list[list[int]]:
-    """The encoder inputs for each window: ``[CLS] tokens [SEP]``."""
-    cls_id, sep_id = encoding.cls_id, encoding.sep_id
-    return [[cls_id, *encoding.token_ids[a:b], sep_id] for a, b in encoding.windows]
+    """The encoder inputs for each window: ``prefix tokens suffix``, e.g. ``[CLS] ... [SEP]``."""
+    prefix, suffix = list(encoding.special.prefix), list(encoding.special.suffix)
+    return [prefix + encoding.token_ids[a:b] + suffix for a, b in encoding.windows]
 
 
 def bio_labels(encoding: DocumentEncoding, spans: Sequence[tuple[int, int, str]]) -> list[int]:

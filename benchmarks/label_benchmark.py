@@ -153,9 +153,9 @@ def machine() -> dict:
 
 
 def model_identity(model: str | None) -> str:
-    from argmine.pipeline import default_model_path
+    from argmine.registry import resolve_model
 
-    folder = Path(model) if model else default_model_path()
+    folder = resolve_model(model)
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except OSError:

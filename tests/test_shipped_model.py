@@ -8,7 +8,7 @@ import pytest
 
 import argmine
 from argmine.corpus import load_graphs
-from argmine.pipeline import default_model_path
+from argmine.registry import resolve_model
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "ends-in-august.txt"
 
@@ -60,7 +60,7 @@ def test_nothing_in_the_comment_form(graph, article):
 
 
 def test_shipped_model_is_under_50_mb_and_safetensors_only():
-    folder = default_model_path()
+    folder = resolve_model(None)
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert size < 50 * 2**20
     assert not [p for p in folder.rglob("*") if p.suffix in {".bin", ".pt", ".pkl", ".pth"}]

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from argmine.attributes import component_attributes
+from argmine.bases import DEFAULT_BASE
 from argmine.cleanup import chrome_spans, mask_chrome
-from argmine.model import base_model_path, load_tokenizer
+from argmine.encoders import base_source, load_tokenizer
 from argmine.relations import candidate_targets, decode_relations
 from argmine.segmentation import (
     TAG_LABELS,
@@ -22,7 +23,7 @@ from argmine.segmentation import (
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return load_tokenizer(base_model_path())
+    return load_tokenizer(base_source(DEFAULT_BASE))
 
 
 def test_windows_cover_every_token_with_overlap():

@@ -120,7 +120,8 @@ def test_structure_targets_mark_receivers_and_senders():
 
 
 def test_native_label_targets_skip_labels_the_head_does_not_learn():
-    from argmine.model import base_model_path, load_tokenizer
+    from argmine.bases import DEFAULT_BASE
+    from argmine.encoders import base_source, load_tokenizer
 
     text = "Fees rose. Fees should fall. I paid twice."
     units = [("Fees rose", "evidence", "fact"), ("Fees should fall", "claim", "policy")]
@@ -134,7 +135,7 @@ def test_native_label_targets_skip_labels_the_head_does_not_learn():
         )
     config = TrainConfig(native_labels=["value", "policy", "fact"], loss_weights={"native": 1.0})
     example = make_example(
-        ArgumentGraph(text, components), load_tokenizer(base_model_path()), config
+        ArgumentGraph(text, components), load_tokenizer(base_source(DEFAULT_BASE)), config
     )
     assert example.native.tolist() == [2, 1, -100]
 

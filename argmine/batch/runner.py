@@ -38,9 +38,9 @@ class ModelSpec:
     device: str = "cpu"
 
     def folder(self) -> Path:
-        from argmine.pipeline import default_model_path
+        from argmine.registry import resolve_model
 
-        return Path(self.path) if self.path is not None else default_model_path()
+        return resolve_model(self.path)
 
     def identity(self) -> tuple[str, str] | None:
         """``(name, version)`` from the model's config, to tell whether a resumed output used it."""

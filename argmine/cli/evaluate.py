@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from argmine.cli import CLIError
+from argmine.cli.parse import add_device_option, check_device, load_miner
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--folds", type=int, default=5, help="folds for --cross-validate")
     parser.add_argument("--seed", type=int, default=13, help="seed of the fold assignment")
     parser.add_argument("--json", type=Path, help="also write the scores to this JSON file")
+    add_device_option(parser)
     parser.add_argument(
         "--model-card",
         action="store_true",
@@ -65,14 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace, graphs) -> dict:
-    import argmine
     from argmine.evaluation import evaluate
-    from argmine.model import ModelLoadError
 
-    try:
-        miner = argmine.load(args.model)
-    except ModelLoadError as err:
-        raise CLIError(str(err)) from err
+    miner = load_miner(args.model, args.device)
     scores = evaluate(miner, graphs)
     scores.update(
         corpus=args.corpus, split=args.split, model=miner.config.name, model_arg=args.model
@@ -86,9 +83,16 @@ def _cross_validate(args: argparse.Namespace, graphs) -> dict:
 
     config = TrainConfig.from_file(args.cross_validate)
     config.output_dir = None
+    device = check_device(args.device)
 
     def fit(train_graphs):
-        return train(config, train_graphs, dev_graphs=[], log=lambda line: print(line, flush=True))
+        return train(
+            config,
+            train_graphs,
+            dev_graphs=[],
+            log=lambda line: print(line, flush=True),
+            device=device,
+        )
 
     scores = cross_validate(graphs, fit, folds=args.folds, seed=args.seed)
     scores.update(corpus=args.corpus, config=str(args.cross_validate), model_arg=args.model)
@@ -97,9 +101,9 @@ def _cross_validate(args: argparse.Namespace, graphs) -> dict:
 
 def _store_in_model_card(args: argparse.Namespace, scores: dict) -> None:
     from argmine.modelcard import write_model_card
-    from argmine.pipeline import default_model_path
+    from argmine.registry import resolve_model
 
-    folder = Path(args.model) if args.model else default_model_path()
+    folder = resolve_model(args.model)
     kind = "cv" if args.cross_validate else (args.split or "all")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.corpus).name}-{kind}")
     (folder / "results").mkdir(exist_ok=True)

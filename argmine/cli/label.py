@@ -126,14 +126,14 @@ def run(args: argparse.Namespace) -> int:
         split=args.split,
         input_format=args.input_format,
     )
-    check_device(args.device)
+    device = check_device(args.device)
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     try:
         source = open_input(args.input, options)
         report = label_corpus(
             source,
             Output(output_path, fmt),
-            ModelSpec(args.model, args.device),
+            ModelSpec(args.model, device),
             batch_size=args.batch_size,
             workers=args.workers,
             overwrite=args.overwrite,

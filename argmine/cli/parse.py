@@ -22,37 +22,40 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="model folder (default: the model shipped with argmine)",
     )
+    add_device_option(parser)
+
+
+def add_device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--device", default="cpu", help="torch device: cpu, cuda, cuda:1, mps (default: cpu)"
+        "--device",
+        default="auto",
+        help="where to run: auto (a GPU where there is one), cpu, cuda, cuda:1 or mps "
+        "(default: auto)",
     )
 
 
-def check_device(device: str) -> None:
-    """A CLIError now, rather than a torch traceback later, for a device this machine lacks."""
-    import torch
+def check_device(device: str) -> str:
+    """The device ``auto`` stands for here, or a one-line CLIError for one this machine lacks."""
+    from argmine.devices import DeviceError, resolve_device
 
     try:
-        kind = torch.device(device).type
-    except RuntimeError as err:
-        raise CLIError(f"unknown --device {device!r} (try cpu, cuda, cuda:1 or mps)") from err
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": getattr(torch.backends, "mps", None) is not None
-        and torch.backends.mps.is_available(),
-    }.get(kind, True)
-    if not available:
-        raise CLIError(f"--device {device}: no {kind} device available on this machine")
+        return str(resolve_device(device))
+    except DeviceError as err:
+        raise CLIError(f"--device: {err}") from err
 
 
 def load_miner(model: str | None, device: str):
     """The miner, or a one-line CLIError saying why it cannot be loaded."""
+    from argmine.bases import BaseError
+    from argmine.encoders import EncoderError
     from argmine.model import ModelLoadError
     from argmine.pipeline import ArgumentMiner
 
-    check_device(device)
+    device = check_device(device)
     try:
         return ArgumentMiner.from_pretrained(model, device=device)
+    except (BaseError, EncoderError) as err:  # the model's base encoder is missing or differs
+        raise CLIError(f"cannot load the model: {err}") from err
     except ModelLoadError as err:
         hint = "" if model else " (the default model is not installed; pass --model PATH)"
         raise CLIError(f"cannot load the model: {err}{hint}") from err

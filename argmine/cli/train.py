@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from argmine.cli import CLIError
+from argmine.cli.parse import add_device_option, check_device
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,10 +27,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=float, help="override the config's epochs")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps")
     parser.add_argument("--seed", type=int, help="override the config's seed (seed variance)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the checkpoint in the output folder (config key checkpoint_every)",
+    )
+    add_device_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from argmine.bases import BaseError
+    from argmine.checkpoints import CheckpointError
+    from argmine.encoders import EncoderError
     from argmine.training import CorpusSelection, TrainConfig, train
 
     if not args.config.is_file():
@@ -45,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
     for key in ("output_dir", "epochs", "max_steps", "seed"):
         if getattr(args, key) is not None:
             setattr(config, key, getattr(args, key))
+    device = check_device(args.device)
     try:
-        train(config, log=lambda line: print(line, flush=True))
-    except (FileNotFoundError, ValueError) as err:
+        train(config, log=lambda line: print(line, flush=True), device=device, resume=args.resume)
+    except (CheckpointError, EncoderError, BaseError, FileNotFoundError, ValueError) as err:
         raise CLIError(str(err)) from err
     if config.output_dir:
         print(json.dumps({"saved": str(config.output_dir)}))
