@@ -36,14 +36,12 @@ TRAILING_PUNCTUATION = ".,;:!?"
 
 def evaluate(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict[str, Any]:
     """Given-units and end-to-end scores of ``miner`` on ``gold`` documents."""
-    given = list(
-        miner.pipe(
-            [g.text for g in gold],
-            batch_size=batch_size,
-            segments=[[(c.start, c.end) for c in g] for g in gold],
-        )
+    texts = [g.text for g in gold]
+    segments = [[(c.start, c.end) for c in g] for g in gold]
+    given = _with_progress(
+        miner.pipe(texts, batch_size=batch_size, segments=segments), "given units", len(gold)
     )
-    predicted = list(miner.pipe([g.text for g in gold], batch_size=batch_size))
+    predicted = _with_progress(miner.pipe(texts, batch_size=batch_size), "end to end", len(gold))
     given_units = given_units_scores(gold, given)
     given_units["intervals_95"] = bootstrap_intervals(gold, given)
     return {
@@ -51,6 +49,13 @@ def evaluate(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict
         "given_units": given_units,
         "end_to_end": end_to_end_scores(gold, predicted),
     }
+
+
+def _with_progress(graphs, what: str, total: int) -> list[ArgumentGraph]:
+    """Collect ``graphs`` behind a progress bar on the terminal (none in logs and pipes)."""
+    from tqdm.auto import tqdm
+
+    return list(tqdm(graphs, desc=what, total=total, unit="doc", disable=None, leave=False))
 
 
 # ---------------------------------------------------------------------- given units
