@@ -3,8 +3,10 @@
 - :func:`graph_tree`: conclusions at the root, supporters and attackers beneath, with types and
   scores; what ``argmine parse`` prints.
 - :func:`graph_html`: a self-contained page, in the spirit of spaCy's displaCy: the text with
-  each component highlighted by type (one ``<mark>`` each), the relations listed below, and the
-  Graphviz picture when Graphviz is installed.
+  each component highlighted by type (one ``<mark>`` each; counterfactuals marked, with their
+  antecedent and consequent when known), the components listed with conclusions first, the
+  relations, and the Graphviz picture when Graphviz is installed. :func:`graph_view` is the
+  same view without the page around it, for pages that show several (``argmine serve``).
 - :func:`graph_svg`: the picture alone, drawn by Graphviz's ``dot`` from :meth:`to_dot`.
 """
 
@@ -140,6 +142,11 @@ def _inline_svg(svg: str) -> str:
 
 
 # ---------------------------------------------------------------------------- HTML
+COUNTERFACTUAL_PARTS = ("antecedent", "consequent")
+"""Component attributes holding ``[start, end]`` offsets into ``graph.text`` of the two halves
+of a counterfactual conditional (the "if" part and the "would have" part), or None."""
+
+
 def graph_html(graph: ArgumentGraph, title: str | None = None, svg: str | None = None) -> str:
     """A self-contained HTML page: the highlighted text, the relations, and ``svg`` if given."""
     title = title or str(graph.metadata.get("id") or "argument graph")
@@ -149,19 +156,32 @@ def graph_html(graph: ArgumentGraph, title: str | None = None, svg: str | None =
         "<head>",
         '<meta charset="utf-8">',
         f"<title>{html.escape(title)}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{VIEW_CSS}</style>",
         "</head>",
         "<body>",
         '<div class="argmine">',
         f"<h1>{html.escape(title)}</h1>",
+        graph_view(graph, svg),
+        "</div>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def graph_view(graph: ArgumentGraph, svg: str | None = None) -> str:
+    """The view without page or title (styled by :data:`VIEW_CSS`): legend, highlighted text,
+    components (conclusions first), relations, the picture if given, the model's name."""
+    parts = [
         _legend(graph),
         f'<div class="text">{_marked_text(graph)}</div>',
+        _components_list(graph),
         _relations_table(graph),
     ]
     if svg:
         parts.append(f'<h2>Graph</h2><figure class="picture">{_inline_svg(svg)}</figure>')
-    parts += [_footer(graph), "</div>", "</body>", "</html>"]
-    return "\n".join(parts) + "\n"
+    parts.append(_footer(graph))
+    return "\n".join(p for p in parts if p)
 
 
 def _legend(graph: ArgumentGraph) -> str:
@@ -170,6 +190,11 @@ def _legend(graph: ArgumentGraph) -> str:
         f'<span class="swatch" style="background:{_color(t)}">{html.escape(t)}</span>'
         for t in types
     )
+    if any(is_counterfactual(c) for c in graph.components):
+        items += '<span class="swatch counterfactual">counterfactual</span>'
+    for part in COUNTERFACTUAL_PARTS:
+        if any(_part_span(c, part) for c in graph.components):
+            items += f'<span class="swatch"><span class="{part}">{part}</span></span>'
     count = f"{len(graph.components)} components, {len(graph.relations)} relations"
     return f'<p class="legend">{items} <span class="count">{count}</span></p>'
 
@@ -181,6 +206,11 @@ def _type_order(kind: str) -> tuple[int, str]:
 
 def _color(kind: str) -> str:
     return TYPE_COLORS.get(kind, OTHER_COLOR)
+
+
+def is_counterfactual(c: Component) -> bool:
+    """Whether the component was found to be a counterfactual (attribute ``counterfactual``)."""
+    return c.attributes.get("counterfactual") is True
 
 
 def _marked_text(graph: ArgumentGraph) -> str:
@@ -204,13 +234,91 @@ def _non_overlapping(graph: ArgumentGraph) -> Iterator[Component]:
 
 def _mark(c: Component) -> str:
     score = f" {c.score:.2f}" if c.score is not None else ""
-    return (
-        f'<mark class="component type-{html.escape(c.type)}" id="arg-{html.escape(c.id)}" '
-        f'data-id="{html.escape(c.id)}" data-type="{html.escape(c.type)}" '
-        f'title="{html.escape(c.id)}: {html.escape(c.type)}{score}" '
-        f'style="background:{_color(c.type)}">{html.escape(c.text)}'
-        f'<span class="label">{html.escape(c.type)}</span></mark>'
+    classes, title, labels = f"component type-{c.type}", f"{c.id}: {c.type}{score}", [c.type]
+    attributes = ""
+    if is_counterfactual(c):
+        classes += " counterfactual"
+        attributes = ' data-counterfactual="true"'
+        cf_score = c.attributes.get("counterfactual_score")
+        title += " · counterfactual" + (f" {cf_score:.2f}" if _is_number(cf_score) else "")
+        labels.append("counterfactual")
+    label_spans = "".join(
+        f'<span class="label{" counterfactual-label" if i else ""}">{html.escape(label)}</span>'
+        for i, label in enumerate(labels)
     )
+    return (
+        f'<mark class="{html.escape(classes)}" id="arg-{html.escape(c.id)}" '
+        f'data-id="{html.escape(c.id)}" data-type="{html.escape(c.type)}"{attributes} '
+        f'title="{html.escape(title)}" style="background:{_color(c.type)}">'
+        f"{_mark_content(c)}{label_spans}</mark>"
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _mark_content(c: Component) -> str:
+    """The component's escaped text, its antecedent and consequent (when known) wrapped."""
+    out, cursor = [], c.start
+    for start, end, part in _counterfactual_parts(c):
+        out.append(html.escape(c.text[cursor - c.start : start - c.start]))
+        inner = html.escape(c.text[start - c.start : end - c.start])
+        out.append(f'<span class="{part}" title="{part}">{inner}</span>')
+        cursor = end
+    out.append(html.escape(c.text[cursor - c.start :]))
+    return "".join(out)
+
+
+def _counterfactual_parts(c: Component) -> list[tuple[int, int, str]]:
+    """The antecedent and consequent spans that lie inside the component, in text order; of
+    two that overlap, the first is kept (a model's slip should not break the page)."""
+    spans = sorted(
+        (span[0], span[1], part)
+        for part in COUNTERFACTUAL_PARTS
+        if (span := _part_span(c, part)) is not None
+    )
+    kept: list[tuple[int, int, str]] = []
+    for span in spans:
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+def _part_span(c: Component, part: str) -> tuple[int, int] | None:
+    """``attributes[part]`` as ``(start, end)`` if it is a non-empty span inside ``c``."""
+    value = c.attributes.get(part)
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    start, end = value
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
+        return None
+    return (start, end) if c.start <= start < end <= c.end else None
+
+
+def _components_list(graph: ArgumentGraph) -> str:
+    """Every component once, conclusions first (then claims, evidence), each in text order."""
+    if not graph.components:
+        return '<h2>Components</h2><p class="none">No argument components found.</p>'
+    items = []
+    for c in sorted(graph.components, key=lambda c: (_type_order(c.type), c.start, c.end)):
+        cf = " counterfactual" if is_counterfactual(c) else ""
+        marker = '<span class="counterfactual-label">counterfactual</span>' if cf else ""
+        items.append(
+            f'<li class="component-item type-{html.escape(c.type)}{cf}" '
+            f'data-id="{html.escape(c.id)}">{_component_cell(c)} {marker}'
+            f'<span class="links">{_link_counts(graph, c)}</span></li>'
+        )
+    return f'<h2>Components</h2><ol class="components">{"".join(items)}</ol>'
+
+
+def _link_counts(graph: ArgumentGraph, c: Component) -> str:
+    counts = [
+        (len(graph.supporters(c.id)), "supporter"),
+        (len(graph.attackers(c.id)), "attacker"),
+    ]
+    said = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in counts if n]
+    return html.escape(", ".join(said))
 
 
 def _relations_table(graph: ArgumentGraph) -> str:
@@ -246,7 +354,7 @@ def _footer(graph: ArgumentGraph) -> str:
     return f'<p class="footer">model: {html.escape(f"{model} {version}".strip())}</p>'
 
 
-_CSS = """
+VIEW_CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   margin: 2em auto; max-width: 60em; padding: 0 1em; color: #222; }
 h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 2em; }
@@ -265,5 +373,15 @@ table.relations td.type { font-weight: bold; white-space: nowrap; }
 a.ref { padding: 0.05em 0.35em; border-radius: 0.3em; color: inherit; text-decoration: none;
   font-size: 0.85em; white-space: nowrap; }
 figure.picture svg { max-width: 100%; height: auto; }
+mark.component.counterfactual, .swatch.counterfactual { outline: 2px dashed #7b3fa0;
+  outline-offset: 1px; }
+.counterfactual-label { color: #7b3fa0; }
+.legend .swatch.counterfactual { color: #7b3fa0; }
+.antecedent { text-decoration: underline dotted #7b3fa0 2px; text-underline-offset: 0.25em; }
+.consequent { text-decoration: underline solid #7b3fa0 2px; text-underline-offset: 0.25em; }
+ol.components { padding-left: 1.5em; } ol.components li { margin: 0.3em 0; }
+ol.components .counterfactual-label { font-size: 0.75em; font-weight: bold;
+  text-transform: uppercase; margin: 0 0.4em; }
+ol.components .links { color: #666; font-size: 0.85em; margin-left: 0.4em; }
 .footer { color: #888; font-size: 0.8em; margin-top: 2em; }
 """

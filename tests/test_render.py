@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -99,6 +100,109 @@ def test_html_marks_each_component_and_escapes_text():
     assert "doc &lt;1&gt;" in page
 
 
+COUNTERFACTUAL_TEXT = (
+    "ContactPoint was scrapped. If ContactPoint had been running at the time it would have "
+    "made no difference to the fate of these children. It cost too much."
+)
+
+
+def counterfactual_graph(antecedent=None, consequent=None) -> ArgumentGraph:
+    """A hand-made graph: a counterfactual conclusion, supported by a plain claim."""
+    text = COUNTERFACTUAL_TEXT
+    start = text.index("If ContactPoint")
+    end = text.index(".", start)
+    cost = text.index("It cost")
+    attributes = {"counterfactual": True, "counterfactual_score": 0.95}
+    if antecedent is not None or consequent is not None:
+        attributes |= {"antecedent": antecedent, "consequent": consequent}
+    return ArgumentGraph(
+        text,
+        [
+            Component("c0", 0, 25, text[:25], "claim", 0.8, {"counterfactual": False}),
+            Component("c1", start, end, text[start:end], "conclusion", 0.9, attributes),
+            Component("c2", cost, len(text) - 1, text[cost:-1], "claim", 0.7),
+        ],
+        [Relation("c2", "c1", "support", 0.6), Relation("c0", "c1", "attack", 0.5)],
+    )
+
+
+def marks_by_id(page: str) -> dict[str, str]:
+    """Each ``<mark>``'s inner HTML, by component id."""
+    return dict(re.findall(r'<mark [^>]*data-id="([^"]+)"[^>]*>(.*?)</mark>', page))
+
+
+def test_html_marks_counterfactual_components():
+    page = graph_html(counterfactual_graph())
+    parser = MarkCollector()
+    parser.feed(page)
+    marks = {m["data-id"]: m for m in parser.marks}
+    assert "counterfactual" in marks["c1"]["class"].split()
+    assert marks["c1"]["data-counterfactual"] == "true"
+    assert "counterfactual 0.95" in marks["c1"]["title"]
+    assert "counterfactual-label" in marks_by_id(page)["c1"]
+    for plain in ("c0", "c2"):  # false or absent: no marker
+        assert "counterfactual" not in marks[plain]["class"].split()
+        assert "counterfactual" not in marks_by_id(page)[plain]
+    assert "antecedent" not in marks_by_id(page)["c1"]  # none given: none drawn
+    assert '<span class="swatch counterfactual">' in page  # and the legend says what it means
+
+
+def test_html_wraps_antecedent_and_consequent_inside_the_mark():
+    text = COUNTERFACTUAL_TEXT
+    antecedent = [text.index("If "), text.index(" it would")]
+    consequent = [text.index("it would"), text.index(" to the fate")]
+    page = graph_html(counterfactual_graph(antecedent, consequent))
+    inner = marks_by_id(page)["c1"]
+    assert inner.startswith(
+        '<span class="antecedent" title="antecedent">'
+        "If ContactPoint had been running at the time</span> "
+        '<span class="consequent" title="consequent">it would have made no difference</span>'
+        " to the fate of these children<span"
+    )
+
+
+@pytest.mark.parametrize(
+    ("antecedent", "consequent"),
+    [
+        ([0, 10], None),  # outside the component
+        ([60, 40], None),  # backwards
+        ("27-40", [True, 50]),  # not offsets
+        ([27, 40, 50], None),  # not a pair
+    ],
+)
+def test_html_ignores_spans_that_do_not_fit(antecedent, consequent):
+    inner = marks_by_id(graph_html(counterfactual_graph(antecedent, consequent)))["c1"]
+    assert "antecedent" not in inner and "consequent" not in inner
+    assert inner.startswith("If ContactPoint had been running")
+
+
+def test_html_overlapping_parts_keep_the_first():
+    text = COUNTERFACTUAL_TEXT
+    start = text.index("If ")
+    page = graph_html(counterfactual_graph([start, start + 30], [start + 20, start + 50]))
+    inner = marks_by_id(page)["c1"]
+    assert 'class="antecedent"' in inner and 'class="consequent"' not in inner
+    assert re.sub(r"<[^>]+>", "", inner).startswith(text[start : text.index(".", start)])
+
+
+def test_html_lists_components_conclusions_first():
+    page = graph_html(counterfactual_graph())
+    items = re.findall(r'<li class="component-item ([^"]*)" data-id="([^"]+)"', page)
+    assert [data_id for _, data_id in items] == ["c1", "c0", "c2"]
+    assert "counterfactual" in items[0][0].split()
+    first = page[page.index('data-id="c1">') : page.index("</li>", page.index('data-id="c1">'))]
+    assert "1 supporter, 1 attacker" in first
+
+
+def test_view_is_the_page_without_its_frame():
+    from argmine.render import graph_view
+
+    graph = counterfactual_graph()
+    view = graph_view(graph)
+    assert "<html" not in view and "<style>" not in view
+    assert view in graph_html(graph)
+
+
 @pytest.fixture
 def graph_file(tmp_path, tiny_graphs):
     path = tmp_path / "graph.json"
@@ -172,6 +276,7 @@ def test_html_in_a_real_browser(tmp_path, graph_file, tiny_graphs):
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
             "--disable-component-update",
