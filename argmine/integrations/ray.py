@@ -22,7 +22,9 @@ Unlike ``argmine label``, this path has no resume of its own: re-running re-labe
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +128,12 @@ def label_dataset(
     """``dataset`` with each row labelled, by a pool of ``workers`` actors (lazy, like Ray Data).
 
     ``num_cpus`` / ``num_gpus`` are what each actor reserves; with ``num_gpus=1``, pass
-    ``device="cuda"``. The torch threads of each actor follow ``num_cpus``.
+    ``device="cuda"``. The torch threads of each actor follow ``num_cpus``. An input in fewer
+    blocks than ``workers`` (a pandas frame, one file) is split first (:func:`split_for_actors`);
+    on a cluster with no CPU to spare, the pool grows to ``workers`` (:func:`actor_pool`).
     """
     ray = _ray()
+    dataset = split_for_actors(dataset, workers, rows_per_block=batch_size)
     return dataset.map_batches(
         ArgumentMinerUDF,
         fn_constructor_kwargs={
@@ -141,10 +146,66 @@ def label_dataset(
         },
         batch_size=batch_size,
         batch_format="pandas",
-        compute=ray.data.ActorPoolStrategy(size=workers),
+        compute=actor_pool(ray, workers, num_cpus),
         num_cpus=num_cpus,
         num_gpus=num_gpus,
     )
+
+
+def split_for_actors(dataset, workers: int, rows_per_block: int = 16):
+    """``dataset`` in enough blocks for ``workers`` actors to share it.
+
+    Ray hands each block to one actor, so a dataset in one block (``from_pandas`` of one frame,
+    one small file) keeps one actor busy and the others idle. A dataset known to have at least
+    ``workers`` blocks is left as it is; any other is cut, as it streams, into blocks of at
+    most ``rows_per_block`` rows (small blocks also even out the actors' loads). On a Ray too
+    old for that, a dataset known to be in fewer blocks is repartitioned into ``workers``.
+    """
+    blocks = _estimated_blocks(dataset)
+    if blocks is not None and blocks >= workers:
+        return dataset
+    if "target_num_rows_per_block" in inspect.signature(dataset.repartition).parameters:
+        return dataset.repartition(target_num_rows_per_block=max(1, rows_per_block), strict=True)
+    if blocks is not None:
+        return dataset.repartition(workers)
+    return dataset
+
+
+def actor_pool(ray, workers: int, num_cpus: float):
+    """The actor pool: ``workers`` actors, but never all the CPUs from the start.
+
+    Reading or splitting the input runs as Ray tasks that need a CPU too; actors holding every
+    CPU would leave them none, and the run would wait forever (with 2 actors on a 2-CPU
+    machine). So where the cluster has no CPU to spare beside ``workers`` actors, the pool
+    starts smaller and grows to ``workers`` as CPUs come free.
+    """
+    cpus = _cluster_cpus(ray)
+    if num_cpus <= 0 or cpus - workers * num_cpus >= 1:
+        return ray.data.ActorPoolStrategy(size=workers)
+    start = max(1, min(workers, int((cpus - 1) // num_cpus)))
+    return ray.data.ActorPoolStrategy(min_size=start, max_size=workers)
+
+
+def _cluster_cpus(ray) -> float:
+    """CPUs of the cluster Ray is connected to (or, not started yet, of this machine, which
+    is what Ray starts with when the dataset runs)."""
+    if ray.is_initialized():
+        return float(ray.cluster_resources().get("CPU", 0))
+    return float(os.cpu_count() or 1)
+
+
+def _estimated_blocks(dataset) -> int | None:
+    """How many blocks Ray plans for ``dataset`` before running it (None: not known yet, as
+    for most reads). Ray has no public call for this on a lazy dataset."""
+    for plan_name in ("_logical_plan", "_plan"):
+        plan = getattr(dataset, plan_name, None)
+        estimate = getattr(plan, "initial_num_blocks", None)
+        if callable(estimate):
+            try:
+                return estimate()
+            except Exception:  # an internal API: if it changes, fall back to splitting
+                return None
+    return None
 
 
 def read_dataset(path: str | Path, input_format: str | None = None):
