@@ -394,14 +394,18 @@ def create_app(
     *,
     max_chars: int = DEFAULT_MAX_CHARS,
     local_only: bool = True,
+    batch_size: int = MAX_BATCH_DOCUMENTS,
 ) -> FastAPI:
     """The ASGI app around a loaded miner (serve it with uvicorn, as ``argmine serve`` does).
 
     ``local_only``: answer only requests addressed to a loopback name (see the module doc).
+    ``batch_size``: most texts parsed in one call when requests wait (1: one at a time).
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
-    worker = ModelWorker(miner)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    worker = ModelWorker(miner, max_batch=batch_size)
     model, model_version = _model_identity(miner)
     state = ServerState(worker, max_chars, model, model_version, _page(max_chars, model))
 

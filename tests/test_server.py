@@ -399,7 +399,9 @@ def test_serve_on_a_busy_port_is_a_one_line_error(capsys):
     assert_one_line_error(code, capsys.readouterr().err, f"127.0.0.1:{port}", "--port")
 
 
-@pytest.mark.parametrize("args", [["--port", "70000"], ["--max-chars", "0"], ["--port", "x"]])
+@pytest.mark.parametrize(
+    "args", [["--port", "70000"], ["--max-chars", "0"], ["--port", "x"], ["--batch-size", "0"]]
+)
 def test_serve_rejects_bad_options(capsys, args):
     with pytest.raises(SystemExit) as exit_info:
         main(["serve", *args])
@@ -425,11 +427,12 @@ def test_other_commands_work_without_the_serve_extra():
     assert "serve" in done.stdout
 
 
-def test_command_and_server_share_the_default_limit():
-    from argmine.cli.serve import DEFAULT_MAX_CHARS
-    from argmine.server import DEFAULT_MAX_CHARS as SERVER_DEFAULT
+def test_command_and_server_share_the_defaults():
+    from argmine import server
+    from argmine.cli import serve
 
-    assert DEFAULT_MAX_CHARS == SERVER_DEFAULT == 1_000_000
+    assert serve.DEFAULT_MAX_CHARS == server.DEFAULT_MAX_CHARS == 1_000_000
+    assert serve.DEFAULT_BATCH_SIZE == server.MAX_BATCH_DOCUMENTS
 
 
 def test_serving_beyond_this_machine_comes_with_a_warning(capsys):

@@ -22,8 +22,9 @@ from argmine.cli.parse import add_model_options, load_miner
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_CHARS = 1_000_000
-"""As :data:`argmine.server.DEFAULT_MAX_CHARS` (not imported from there: that needs FastAPI,
-and every ``argmine`` command builds this parser)."""
+DEFAULT_BATCH_SIZE = 16
+"""As :data:`argmine.server.DEFAULT_MAX_CHARS` and ``MAX_BATCH_DOCUMENTS`` (not imported from
+there: that needs FastAPI, and every ``argmine`` command builds this parser)."""
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -63,6 +64,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         f"{DEFAULT_MAX_CHARS:,}; for /parse/batch, all its texts together)",
     )
     parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"most texts the model parses in one pass when requests are waiting (default: "
+        f"{DEFAULT_BATCH_SIZE}; 1: one request at a time)",
+    )
+    parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="server log (default: info)"
     )
     add_model_options(parser)
@@ -96,7 +105,12 @@ def run(args: argparse.Namespace) -> int:
     sock = listen(args.host, args.port)
     try:
         miner = load_miner(args.model, args.device)
-        app = create_app(miner, max_chars=args.max_chars, local_only=is_loopback(args.host))
+        app = create_app(
+            miner,
+            max_chars=args.max_chars,
+            local_only=is_loopback(args.host),
+            batch_size=args.batch_size,
+        )
         host, port = sock.getsockname()[:2]
         _announce(app, host, port)
         config = uvicorn.Config(
