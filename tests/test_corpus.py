@@ -23,10 +23,10 @@ def test_corpus_dir_holds_the_checkouts_corpus():
     """corpus/ itself in a checkout; installed with pip, the copy inside the package."""
     folder = corpus_dir()
     assert folder in (REPO / "corpus", Path(argmine.__file__).parent / "_corpus")
-    for name in ("microtexts", "cdcp", "contactpoint"):
+    for name in ("microtexts", "cdcp", "contactpoint", "semeval2020-task5"):
         installed = (folder / name / f"{name}.jsonl").read_bytes()
         assert installed == (REPO / "corpus" / name / f"{name}.jsonl").read_bytes()
-    assert set(CORPUS_NAMES) == {"microtexts", "cdcp", "contactpoint", "all"}
+    assert set(CORPUS_NAMES) == {"microtexts", "cdcp", "contactpoint", "semeval2020-task5", "all"}
 
 
 def test_corpus_dir_can_be_overridden(tmp_path, monkeypatch):
@@ -173,7 +173,7 @@ def test_rebuilding_from_shared_reproduces_the_committed_corpus(tmp_path):
     from argmine.corpus.build import build_corpus
 
     build_corpus(SHARED, tmp_path)
-    for name in ("microtexts", "cdcp", "contactpoint"):
+    for name in ("microtexts", "cdcp", "contactpoint", "semeval2020-task5"):
         built, committed = tmp_path / name / f"{name}.jsonl", corpus_dir() / name / f"{name}.jsonl"
         assert filecmp.cmp(built, committed, shallow=False), name
 
@@ -184,3 +184,15 @@ def test_readme_shows_the_current_stats(capsys):
     main(["corpus", "stats"])
     table = capsys.readouterr().out.strip()
     assert table in (REPO / "corpus" / "README.md").read_text(encoding="utf-8")
+
+
+def test_semeval_counterfactual_sentences_are_a_corpus_of_their_own():
+    graphs = load_graphs("semeval2020-task5")
+    splits = Counter(g.metadata["split"] for g in graphs)
+    assert splits == {"train": 14556, "dev": 1617}
+    assert sum(g.metadata["counterfactual"] for g in graphs) == 4641
+    with_parts = [g for g in graphs if g.metadata["spans_annotated"]]
+    assert len(with_parts) == 3549
+    assert all(g.text[slice(*g.metadata["antecedent"])] for g in with_parts)
+    assert not any(g.components for g in graphs)
+    assert "semeval2020-task5" not in {g.metadata["source"] for g in load_graphs("all")}

@@ -342,3 +342,47 @@ def test_a_label_map_naming_an_unknown_type_is_rejected(tmp_path):
     path.write_text(json.dumps({"components": {"fact": "premise"}}))
     with pytest.raises(ValueError, match="'fact' to 'premise'"):
         load_label_map(path)
+
+
+SUBTASK1 = """sentenceID,gold_label,sentence
+100000,1,"If the bill had passed, rates would have fallen."
+100001,0,Rates fell in May.
+100002,1,Had we known we would have sold.
+"""
+SUBTASK2 = "\n".join(
+    [
+        "sentenceID,sentence,antecedent,consequent,"
+        "antecedent_startid,antecedent_endid,consequent_startid,consequent_endid",
+        '200000,"If the bill had passed, rates would have fallen.",If the bill had passed,'
+        "rates would have fallen,0,21,24,46",
+        "200001,Were it not for the storm.,Were it not for the storm,{},0,24,-1,-1",
+        "",
+    ]
+)
+
+
+def test_semeval_reader_merges_the_two_files_and_makes_ends_exclusive(tmp_path):
+    from argmine.corpus import read_corpus_path
+
+    (tmp_path / "subtask1_train.csv").write_text(SUBTASK1, encoding="utf-8")
+    (tmp_path / "subtask2_train.csv").write_text(SUBTASK2, encoding="utf-8")
+    graphs = {g.text: g.metadata for g in read_corpus_path(tmp_path)}
+    assert len(graphs) == 4  # the sentence in both files is one document
+    both = graphs["If the bill had passed, rates would have fallen."]
+    assert both["subtasks"] == [1, 2] and both["counterfactual"] is True
+    text = "If the bill had passed, rates would have fallen."
+    assert text[slice(*both["antecedent"])] == "If the bill had passed"
+    assert text[slice(*both["consequent"])] == "rates would have fallen"
+    no_consequent = graphs["Were it not for the storm."]
+    assert no_consequent["consequent"] is None and no_consequent["subtasks"] == [2]
+    assert graphs["Rates fell in May."]["counterfactual"] is False
+    unlabelled_parts = graphs["Had we known we would have sold."]
+    assert unlabelled_parts["counterfactual"] and not unlabelled_parts["spans_annotated"]
+
+
+def test_semeval_reader_rejects_offsets_that_miss_their_text(tmp_path):
+    from argmine.corpus import CorpusFormatError, read_corpus_path
+
+    (tmp_path / "subtask2_train.csv").write_text(SUBTASK2.replace(",0,21,", ",1,21,"), "utf-8")
+    with pytest.raises(CorpusFormatError, match="200000.*antecedent"):
+        read_corpus_path(tmp_path)

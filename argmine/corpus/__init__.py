@@ -1,6 +1,7 @@
 """Annotated corpora as :class:`~argmine.graph.ArgumentGraph` documents and as ``datasets``.
 
-The named corpora (``microtexts``, ``cdcp``, ``contactpoint``, and ``all`` of them) are JSONL
+The named corpora (``microtexts``, ``cdcp``, ``contactpoint``, ``all`` three of them, and the
+counterfactual sentences ``semeval2020-task5``) are JSONL
 files under the repository's ``corpus/`` folder (:func:`corpus_dir`); a path may instead point at
 a JSONL file or at an original distribution (a microtexts XML folder, a CDCP folder, a brat
 folder of persuasive essays), read with the matching reader::
@@ -30,10 +31,13 @@ from argmine.graph import ArgumentGraph
 if TYPE_CHECKING:
     import datasets
 
-SOURCES: tuple[str, ...] = ("microtexts", "cdcp", "contactpoint")
-"""The corpora shipped in ``corpus/``, one JSONL file each."""
+ARGUMENT_SOURCES: tuple[str, ...] = ("microtexts", "cdcp", "contactpoint")
+"""The argument-annotated corpora shipped in ``corpus/``; ``all`` concatenates them."""
+SOURCES: tuple[str, ...] = (*ARGUMENT_SOURCES, "semeval2020-task5")
+"""Every corpus shipped in ``corpus/``, one JSONL file each; ``semeval2020-task5`` annotates
+counterfactual sentences, not arguments."""
 CORPUS_NAMES: tuple[str, ...] = (*SOURCES, "all")
-"""Names :func:`load` and :func:`load_graphs` accept; ``all`` concatenates the sources."""
+"""Names :func:`load` and :func:`load_graphs` accept; ``all`` is the argument corpora."""
 CORPUS_DIR_ENV = "ARGMINE_CORPUS_DIR"
 
 
@@ -121,6 +125,7 @@ def read_corpus_path(path: str | Path, *, label_map: Any = None) -> list[Argumen
     from argmine.corpus.cdcp import is_cdcp_dir, read_cdcp
     from argmine.corpus.essays import is_essays_dir, read_essays
     from argmine.corpus.microtexts import is_microtexts_dir, read_microtexts
+    from argmine.corpus.semeval import is_semeval_dir, read_semeval_counterfactuals
 
     if is_microtexts_dir(path):
         return read_microtexts(path, label_map=label_map)
@@ -128,6 +133,8 @@ def read_corpus_path(path: str | Path, *, label_map: Any = None) -> list[Argumen
         return read_cdcp(path, label_map=label_map)
     if is_essays_dir(path):
         return read_essays(path, label_map=label_map)
+    if is_semeval_dir(path):
+        return read_semeval_counterfactuals(path)
     jsonl = sorted(path.glob("*.jsonl"))
     if jsonl:
         return _relabel([g for f in jsonl for g in read_jsonl(f)], label_map)
@@ -204,7 +211,7 @@ def _union_struct(dicts: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _read_any(name_or_path: str | Path, label_map: Any) -> list[ArgumentGraph]:
     name = str(name_or_path)
     if name == "all":
-        return [g for source in SOURCES for g in _read_any(source, label_map)]
+        return [g for source in ARGUMENT_SOURCES for g in _read_any(source, label_map)]
     if name in SOURCES:
         return _relabel(read_jsonl(corpus_file(name)), label_map)
     return read_corpus_path(name_or_path, label_map=label_map)
@@ -222,6 +229,7 @@ def _splits(graphs: list[ArgumentGraph]) -> list[str]:
 
 
 __all__ = [
+    "ARGUMENT_SOURCES",
     "CORPUS_DIR_ENV",
     "CORPUS_NAMES",
     "SOURCES",

@@ -1,7 +1,8 @@
 """Rebuild ``corpus/`` from the original distributions: ``argmine corpus build --from ../shared``.
 
-The microtexts and CDCP JSONL files are derived, so they are regenerated from the XML and JSON
-the authors published (``<shared>/corpora/microtexts``, ``<shared>/corpora/cdcp``); the
+The microtexts, CDCP and SemEval-2020 Task 5 JSONL files are derived, so they are regenerated
+from what the authors published (``<shared>/corpora/microtexts``, ``<shared>/corpora/cdcp``,
+``<shared>/corpora/semeval2020-task5``); the
 ContactPoint annotation is made by hand and is copied as it is, together with the hand-written
 documentation (README, guideline, attributions), from the reference corpus folder.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from argmine.corpus.cdcp import read_cdcp
 from argmine.corpus.microtexts import read_microtexts
 from argmine.corpus.records import CorpusFormatError, write_jsonl
+from argmine.corpus.semeval import read_semeval_counterfactuals
 
 HAND_MADE: tuple[str, ...] = (
     "README.md",
@@ -21,6 +23,7 @@ HAND_MADE: tuple[str, ...] = (
     "microtexts/ATTRIBUTION.md",
     "cdcp/ATTRIBUTION.md",
     "contactpoint/ATTRIBUTION.md",
+    "semeval2020-task5/ATTRIBUTION.md",
     "contactpoint/contactpoint.jsonl",
     "contactpoint/annotate.py",
 )
@@ -42,6 +45,9 @@ def build_corpus(
     written = {
         "microtexts": _build_microtexts(corpora / "microtexts", out / "microtexts"),
         "cdcp": _build_cdcp(corpora / "cdcp", out / "cdcp"),
+        "semeval2020-task5": _build_semeval(
+            corpora / "semeval2020-task5", out / "semeval2020-task5"
+        ),
     }
     _copy_hand_made(_reference(reference_dir), out)
     written["contactpoint"] = out / "contactpoint" / "contactpoint.jsonl"
@@ -64,6 +70,14 @@ def _build_cdcp(distribution: Path, out: Path) -> Path:
         raise FileNotFoundError(f"{distribution} does not exist: expected the CDCP distribution")
     target = out / "cdcp.jsonl"
     write_jsonl(read_cdcp(distribution), target)
+    return target
+
+
+def _build_semeval(distribution: Path, out: Path) -> Path:
+    if not distribution.is_dir():
+        raise FileNotFoundError(f"{distribution} does not exist: expected SemEval-2020 Task 5")
+    target = out / "semeval2020-task5.jsonl"
+    write_jsonl(read_semeval_counterfactuals(distribution), target)
     return target
 
 

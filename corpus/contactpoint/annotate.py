@@ -39,6 +39,14 @@ UNITS = [
     ("c14", "if ContactPoint had been running", "these unfortunate children", "conclusion"),
 ]
 COUNTERFACTUAL = {"c14"}
+# unit: (first words, last words) of its antecedent and of its consequent (SemEval-2020 Task 5's
+# terms: the condition contrary to fact, and what would have followed from it)
+COUNTERFACTUAL_PARTS = {
+    "c14": (
+        ("if ContactPoint had been running", "at the time"),
+        ("it would have made no difference", "these unfortunate children"),
+    )
+}
 
 # source, target, type
 RELATIONS = [
@@ -69,6 +77,16 @@ def locate(text: str, first: str, last: str, after: int) -> tuple[int, int]:
     return start, end
 
 
+def counterfactual_parts(text: str, unit_id: str, unit_start: int) -> dict[str, list[int]]:
+    """``antecedent`` and ``consequent`` as ``[start, end]`` offsets, for a counterfactual unit."""
+    if unit_id not in COUNTERFACTUAL_PARTS:
+        return {}
+    antecedent, consequent = COUNTERFACTUAL_PARTS[unit_id]
+    a = locate(text, *antecedent, unit_start)
+    c = locate(text, *consequent, a[1])
+    return {"antecedent": list(a), "consequent": list(c)}
+
+
 def annotate(text: str) -> ArgumentGraph:
     body_end = text.index(CHROME_START)
     body_start = text.index("\n")  # past the title line
@@ -78,6 +96,7 @@ def annotate(text: str) -> ArgumentGraph:
         if end > body_end:
             raise ValueError(f"{unit_id} reaches into the page chrome")
         attributes = {"native_label": kind, "counterfactual": unit_id in COUNTERFACTUAL}
+        attributes.update(counterfactual_parts(text, unit_id, start))
         components.append(Component(unit_id, start, end, text[start:end], kind, None, attributes))
         position = end
     relations = [
