@@ -12,16 +12,18 @@ from argmine.graph import (
 __version__ = "0.1.0"
 
 
-def load(path=None, device: str = "cpu"):
+def load(path=None, device: str = "cpu", precision: str = "auto"):
     """An argument miner: a shipped model by name (``argmine models`` lists them), a model
     folder, or with no argument the default model shipped with argmine.
 
     Like ``spacy.load``: ``miner = argmine.load(); graph = miner.parse(text)``. ``device``:
     ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where there is one).
+    ``precision``: ``auto`` (int8 on x86 CPUs, float32 elsewhere), ``int8``, ``bfloat16`` or
+    ``float32``, the reference the model was evaluated in.
     """
     from argmine.pipeline import ArgumentMiner
 
-    return ArgumentMiner.from_pretrained(path, device=device)
+    return ArgumentMiner.from_pretrained(path, device=device, precision=precision)
 
 
 def __getattr__(name: str):

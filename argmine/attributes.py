@@ -1,40 +1,128 @@
-"""Attributes of components beyond their type: for now, ``counterfactual``.
+"""Attributes of components beyond their type: counterfactuals, learned from data.
 
 A counterfactual argues about what would have happened had the past been different ("if
-ContactPoint had been running at the time it would have made no difference"). No training
-corpus marks them (our ContactPoint article has one), so they are found by the grammar that
-defines them in English: a conditional with a past-perfect condition ("if X had ...", "had X
-...", "were it not for") and/or a "would/could/might have + participle" consequence. The score
-says how much of that grammar is present: both parts 0.95, the consequence alone 0.6 (also
-"would have" outside a conditional), nothing 0.0; ``counterfactual`` is true at 0.5 or above.
+ContactPoint had been running at the time it would have made no difference"). Two small heads
+read the encoder states the other heads read (no second encoder pass):
+
+- a detector scores each component from its pooled token states: ``counterfactual`` (bool) and
+  ``counterfactual_score``;
+- a token tagger marks the two halves of the conditional, the ``antecedent`` (the condition
+  contrary to fact) and the ``consequent`` (what would have followed), as BIO tags; inside a
+  component judged counterfactual, the best-scoring run of each is its ``[start, end]`` in
+  characters of the document, or None.
+
+They are trained on SemEval-2020 Task 5 (news sentences labelled counterfactual or not, and
+antecedent/consequent spans; ``corpus/semeval2020-task5``) together with the argument heads.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
-CONDITION = re.compile(
-    r"\b(if\b[^.;]{0,120}?\bhad\b|had\s+(not\s+)?\w+\s+(been|known|had|done|acted|\w+ed)\b|"
-    r"were it not for|but for|if only\b[^.;]{0,80}?\bhad\b)",
-    re.IGNORECASE,
+import torch
+from torch import nn
+
+from argmine.classification import pool_spans
+from argmine.segmentation import DocumentEncoding, snap_to_words
+
+COUNTERFACTUAL_TAGS: tuple[str, ...] = (
+    "O",
+    "B-antecedent",
+    "I-antecedent",
+    "B-consequent",
+    "I-consequent",
 )
-CONSEQUENCE = re.compile(
-    r"\b(would|could|might|should)(n't|\s+not)?\s+have\s+(\w+ed|been|made|done|had|known|"
-    r"\w+en|saved|lost|kept|gone|seen|found|come|got|gotten)\b",
-    re.IGNORECASE,
-)
-THRESHOLD = 0.5
+PARTS: tuple[str, ...] = ("antecedent", "consequent")
+IGNORE = -100
+"""Tag target of tokens whose counterfactual annotation is unknown."""
 
 
-def counterfactual_score(text: str) -> float:
-    """How strongly ``text`` reads as a counterfactual conditional, in [0, 1]."""
-    has_consequence = bool(CONSEQUENCE.search(text))
-    if has_consequence and CONDITION.search(text):
-        return 0.95
-    return 0.6 if has_consequence else 0.0
+class CounterfactualHead(nn.Module):
+    """Detection logits per span and antecedent/consequent tag logits per token."""
+
+    def __init__(self, dim: int, hidden: int = 256, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.tagger = nn.Linear(dim, len(COUNTERFACTUAL_TAGS))
+        self.detector = nn.Sequential(
+            nn.Linear(3 * dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
+        )
+
+    def tag_logits(self, token_states: torch.Tensor) -> torch.Tensor:
+        return self.tagger(token_states)
+
+    def detection_logits(self, token_states: torch.Tensor, ranges: Sequence[range]) -> torch.Tensor:
+        """One logit per token range (a component's tokens): is it a counterfactual?"""
+        return self.detector(pool_spans(token_states, ranges)).squeeze(-1)
 
 
-def component_attributes(text: str) -> dict[str, object]:
-    """The attributes the pipeline predicts for a component's text."""
-    score = counterfactual_score(text)
-    return {"counterfactual": score >= THRESHOLD, "counterfactual_score": score}
+def counterfactual_tag_targets(
+    encoding: DocumentEncoding,
+    known: Sequence[tuple[int, int]],
+    parts: Sequence[tuple[str, tuple[int, int]]],
+) -> list[int]:
+    """Tag index per token: ``O`` inside the ``known`` spans (whose annotation is complete),
+    B/I of each ``(part, (start, end))``, and :data:`IGNORE` everywhere else."""
+    targets = [IGNORE] * encoding.n_tokens
+    for start, end in known:
+        for t in encoding.tokens_in(start, end):
+            targets[t] = 0
+    for part, (start, end) in parts:
+        for k, t in enumerate(encoding.tokens_in(start, end)):
+            targets[t] = COUNTERFACTUAL_TAGS.index(f"{'B' if k == 0 else 'I'}-{part}")
+    return targets
+
+
+def decode_parts(
+    tag_probs: torch.Tensor, encoding: DocumentEncoding, span: tuple[int, int]
+) -> dict[str, list[int] | None]:
+    """The antecedent and the consequent inside ``span``: for each, the run of words tagged
+    with it whose summed probability is highest, as ``[start, end]`` (None when no word is)."""
+    tokens = encoding.tokens_in(*span)
+    return {part: _best_run(tag_probs, encoding, tokens, part, span) for part in PARTS}
+
+
+def _best_run(
+    tag_probs: torch.Tensor,
+    encoding: DocumentEncoding,
+    tokens: range,
+    part: str,
+    span: tuple[int, int],
+) -> list[int] | None:
+    begin = COUNTERFACTUAL_TAGS.index(f"B-{part}")
+    inside = COUNTERFACTUAL_TAGS.index(f"I-{part}")
+    runs: list[tuple[float, int, int]] = []
+    current: list[int] = []
+    score = 0.0
+    word_tag = 0
+    for t in tokens:
+        if encoding.word_starts[t]:  # decide on each word's first token, as segmentation does
+            word_tag = int(tag_probs[t].argmax())
+            if word_tag == begin or word_tag != inside:
+                if current:
+                    runs.append((score, current[0], current[-1]))
+                current, score = [], 0.0
+            if word_tag in (begin, inside):
+                score += float(tag_probs[t, begin] + tag_probs[t, inside])
+        if word_tag in (begin, inside):
+            current.append(t)
+    if current:
+        runs.append((score, current[0], current[-1]))
+    if not runs:
+        return None
+    _, first, last = max(runs)
+    start, end = snap_to_words(encoding.text, encoding.offsets[first][0], encoding.offsets[last][1])
+    start, end = max(start, span[0]), min(end, span[1])
+    return [start, end] if start < end else None
+
+
+def counterfactual_attributes(
+    score: float, parts: dict[str, list[int] | None] | None, threshold: float
+) -> dict[str, object]:
+    """The attributes a component gets: the decision, its score, and the two halves."""
+    is_counterfactual = score >= threshold
+    found = parts if is_counterfactual and parts else {}
+    return {
+        "counterfactual": is_counterfactual,
+        "counterfactual_score": round(score, 4),
+        **{part: found.get(part) for part in PARTS},
+    }

@@ -46,12 +46,19 @@ def position_features(spans: Sequence[tuple[int, int]], text_length: int) -> tor
     return torch.tensor(rows, dtype=torch.float32).reshape(n, N_POSITION_FEATURES)
 
 
+SPANS_PER_WINDOW = 128
+SPAN_WINDOW_OVERLAP = 32
+
+
 class DiscourseEncoder(nn.Module):
     """A small transformer over the document's spans, so each span's vector sees the others.
 
     Whether a unit is a conclusion, and what it links to, depends on the rest of the argument
     (a conclusion is what the other units argue for), which a span's own tokens cannot show.
     It runs on ``n`` span vectors, not on tokens: its cost is negligible next to the encoder.
+    A document of more than ``SPANS_PER_WINDOW`` units (a long report) is read in overlapping
+    windows of units, as the encoder reads tokens, so attention stays linear in its length;
+    each unit takes its vector from the window where it sits farthest from an edge.
     """
 
     def __init__(self, span_dim: int, hidden: int = 256, layers: int = 2, dropout: float = 0.1):
@@ -63,9 +70,16 @@ class DiscourseEncoder(nn.Module):
         self.layers = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
 
     def forward(self, span_repr: torch.Tensor) -> torch.Tensor:
-        if span_repr.shape[0] == 0:
-            return self.project(span_repr)
-        return self.layers(self.project(span_repr).unsqueeze(0)).squeeze(0)
+        from argmine.segmentation import assign_tokens_to_windows, plan_windows
+
+        projected = self.project(span_repr)
+        n = projected.shape[0]
+        if n <= SPANS_PER_WINDOW:
+            return self.layers(projected.unsqueeze(0)).squeeze(0) if n else projected
+        windows = plan_windows(n, SPANS_PER_WINDOW, SPAN_WINDOW_OVERLAP)
+        best, position = assign_tokens_to_windows(n, windows, first_position=0)
+        outputs = [self.layers(projected[a:b].unsqueeze(0)).squeeze(0) for a, b in windows]
+        return torch.stack([outputs[w][p] for w, p in zip(best, position, strict=True)])
 
 
 class SpanClassifier(nn.Module):

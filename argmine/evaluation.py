@@ -15,6 +15,17 @@ End to end (the model also segments):
 
 Microtexts (Peldszus & Stede): central-claim, function and attachment macro-F1 over units and
 ordered unit pairs, by cross-validation over documents (:func:`cross_validate`).
+
+Proposition types (CDCP's fact / testimony / reference / value / policy, the number the CDCP
+literature reports): macro-F1 of ``attributes["proposition_type"]`` against each gold unit's
+``native_label``, on given units.
+
+Counterfactuals (SemEval-2020 Task 5 sentences, each given as one unit): detection precision,
+recall and F1 on the sentences of subtask 1 (whose share of counterfactuals is the task's own),
+and exact-match F1 of the antecedent and of the consequent on the sentences of subtask 2 (a
+predicted part is correct when its boundaries equal the gold ones, a trailing punctuation mark
+aside; a part predicted where the gold has none, or for a sentence not judged counterfactual,
+counts as a miss).
 """
 
 from __future__ import annotations
@@ -35,17 +46,45 @@ TRAILING_PUNCTUATION = ".,;:!?"
 
 
 def evaluate(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict[str, Any]:
-    """Given-units and end-to-end scores of ``miner`` on ``gold`` documents."""
+    """Every score that ``gold`` has annotations for: given units and end to end on argument
+    documents, counterfactual detection and parts on counterfactual sentences."""
+    arguments, counterfactuals = split_by_annotation(gold)
+    scores: dict[str, Any] = {"documents": len(gold)}
+    if arguments:
+        scores.update(argument_scores(miner, arguments, batch_size))
+    if counterfactuals:
+        given = [[(0, len(g.text))] for g in counterfactuals]
+        texts = [g.text for g in counterfactuals]
+        predicted = _with_progress(
+            miner.pipe(texts, batch_size=batch_size, segments=given),
+            "counterfactuals",
+            len(texts),
+        )
+        scores["counterfactual"] = counterfactual_scores(counterfactuals, predicted)
+    return scores
+
+
+def split_by_annotation(
+    graphs: Sequence[ArgumentGraph],
+) -> tuple[list[ArgumentGraph], list[ArgumentGraph]]:
+    """Argument documents, and sentences annotated only for counterfactuals (SemEval)."""
+    counterfactual = [g for g in graphs if g.metadata.get("annotates") == "counterfactual"]
+    argument = [g for g in graphs if g.metadata.get("annotates") != "counterfactual"]
+    return argument, counterfactual
+
+
+def argument_scores(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict[str, Any]:
+    """Given-units and end-to-end scores of ``miner`` on argument documents."""
     texts = [g.text for g in gold]
     segments = [[(c.start, c.end) for c in g] for g in gold]
     given = _with_progress(
         miner.pipe(texts, batch_size=batch_size, segments=segments), "given units", len(gold)
     )
     predicted = _with_progress(miner.pipe(texts, batch_size=batch_size), "end to end", len(gold))
-    given_units = given_units_scores(gold, given)
+    given_units = given_units_scores(gold, given, miner.config.proposition_labels)
     given_units["intervals_95"] = bootstrap_intervals(gold, given)
     return {
-        "documents": len(gold),
+        "argument_documents": len(gold),
         "given_units": given_units,
         "end_to_end": end_to_end_scores(gold, predicted),
     }
@@ -60,9 +99,12 @@ def _with_progress(graphs, what: str, total: int) -> list[ArgumentGraph]:
 
 # ---------------------------------------------------------------------- given units
 def given_units_scores(
-    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+    gold: Sequence[ArgumentGraph],
+    pred: Sequence[ArgumentGraph],
+    proposition_labels: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Scores for predictions made on the gold units (same spans, in text order)."""
+    """Scores for predictions made on the gold units (same spans, in text order); with
+    ``proposition_labels`` (the model's), also proposition-type macro-F1."""
     gold_types, pred_types = [], []
     gold_links: set[tuple[int, int, int]] = set()
     pred_links: dict[tuple[int, int, int], str] = {}
@@ -77,7 +119,9 @@ def given_units_scores(
     labels = [t for t in COMPONENT_TYPES if t in gold_types]
     per_type = f1_score(gold_types, pred_types, labels=labels, average=None, zero_division=0)
     correct = [k for k in pred_links if k in gold_links]
+    propositions = proposition_type_scores(gold, pred, proposition_labels)
     return {
+        **({"proposition_type": propositions} if propositions else {}),
         "component_macro_f1": float(
             f1_score(gold_types, pred_types, labels=labels, average="macro", zero_division=0)
         ),
@@ -92,6 +136,57 @@ def given_units_scores(
             if correct
             else 0.0
         ),
+    }
+
+
+def proposition_type_scores(
+    gold: Sequence[ArgumentGraph],
+    pred: Sequence[ArgumentGraph],
+    labels: Sequence[str] = (),
+) -> dict[str, Any] | None:
+    """Macro-F1 of predicted proposition types against gold native labels, over the units
+    whose gold label is one of ``labels`` (the model's); None when no unit has one."""
+    pairs = [
+        (g.attributes.get("native_label"), p.attributes.get("proposition_type"))
+        for gd, pd in zip(gold, pred, strict=True)
+        for g, p in zip(gd, pd, strict=True)
+        if g.attributes.get("native_label") in labels
+    ]
+    labels = sorted({g for g, _ in pairs})
+    if not labels:
+        return None
+    gold_labels, pred_labels = zip(*pairs, strict=True)
+    per_label = f1_score(gold_labels, pred_labels, labels=labels, average=None, zero_division=0)
+    return {
+        "macro_f1": float(np.mean(per_label)),
+        "f1_per_label": {label: float(f) for label, f in zip(labels, per_label, strict=True)},
+        "units": len(pairs),
+    }
+
+
+def counterfactual_scores(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+) -> dict[str, Any]:
+    """Detection P/R/F1 on subtask-1 sentences; antecedent and consequent exact-match P/R/F1
+    on subtask-2 sentences. Each predicted graph holds the sentence as its one unit."""
+    detection = Counter()
+    parts = {part: Counter() for part in ("antecedent", "consequent")}
+    for g, p in zip(gold, pred, strict=True):
+        unit = p.components[0].attributes if p.components else {}
+        predicted = bool(unit.get("counterfactual"))
+        meta = g.metadata
+        if 1 in meta.get("subtasks", [1]):
+            actual = bool(meta.get("counterfactual"))
+            detection.update(tp=predicted and actual, predicted=predicted, gold=actual)
+        if meta.get("spans_annotated"):
+            for part, counts in parts.items():
+                guess, truth = unit.get(part) if predicted else None, meta.get(part)
+                hit = bool(guess and truth and exact_match(g.text, tuple(truth), tuple(guess)))
+                counts.update(tp=hit, predicted=guess is not None, gold=truth is not None)
+    return {
+        "detection": _prf(detection["tp"], detection["predicted"], detection["gold"]),
+        **{f"{part}_exact": _prf(c["tp"], c["predicted"], c["gold"]) for part, c in parts.items()},
+        "sentences": len(gold),
     }
 
 
@@ -330,6 +425,12 @@ def format_report(scores: dict[str, Any], title: str = "") -> str:
             + _interval(intervals.get("link_f1")),
             f"  relation-type accuracy  {gu['relation_type_accuracy_on_correct_links']:.3f}",
         ]
+        if "proposition_type" in gu:
+            pt = gu["proposition_type"]
+            lines.append(
+                f"  proposition type macro-F1 {pt['macro_f1']:.3f} "
+                + "  ".join(f"{t}={f:.3f}" for t, f in pt["f1_per_label"].items())
+            )
     if "end_to_end" in scores:
         e2e = scores["end_to_end"]
         lines += [
@@ -337,6 +438,20 @@ def format_report(scores: dict[str, Any], title: str = "") -> str:
             f"  component F1 (overlap)  {e2e['component_overlap']['macro_f1']:.3f}",
             f"  component F1 (exact)    {e2e['component_exact']['macro_f1']:.3f}",
             f"  relation F1             {e2e['relation']['f1']:.3f}",
+        ]
+    if "counterfactual" in scores:
+        cf = scores["counterfactual"]
+        lines += [
+            f"counterfactuals ({cf['sentences']} sentences):",
+            *(
+                f"  {name:<22}  {cf[key]['f1']:.3f}   "
+                f"(P={cf[key]['precision']:.3f} R={cf[key]['recall']:.3f})"
+                for name, key in (
+                    ("detection F1", "detection"),
+                    ("antecedent exact F1", "antecedent_exact"),
+                    ("consequent exact F1", "consequent_exact"),
+                )
+            ),
         ]
     return "\n".join(lines)
 

@@ -1,8 +1,10 @@
-"""The neural model: one encoder pass per document, three small heads on top.
+"""The neural model: one encoder pass per document, small heads on top.
 
 - a token tagger (BIO over the component types) for segmentation,
-- a span classifier for component types,
-- a relation scorer for links and their type.
+- a span classifier for component types, and one for the source's own proposition types
+  (CDCP's fact / testimony / reference / value / policy) when the model learned them,
+- a relation scorer for links and their type,
+- a counterfactual detector and antecedent/consequent tagger (:mod:`argmine.attributes`).
 
 The encoder is any Hugging Face encoder with a fast tokenizer (:mod:`argmine.encoders`); its
 name is the config's ``base_model``. Storage follows Hugging Face conventions (``config.json``,
@@ -30,6 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from argmine.attributes import CounterfactualHead
 from argmine.bases import DEFAULT_BASE
 from argmine.classification import (
     N_POSITION_FEATURES,
@@ -55,6 +58,8 @@ WEIGHTS_NAME = "model.safetensors"
 STORAGE_DTYPE = torch.float16
 LEGACY_KEYS = {"base_embedding_sha256": "base_sha256"}
 """Config keys of argmine 0.1.0 models and their current names."""
+LEGACY_DEFAULTS = {"counterfactual": False}
+"""What a config that predates a head means: argmine 0.1.0 models have no counterfactual head."""
 
 
 class ModelLoadError(OSError):
@@ -79,10 +84,24 @@ class ModelConfig:
     dropout: float = 0.1
     min_span_words: int = 3
     """Predicted spans shorter than this are dropped as fragments."""
+    sentence_bounds: bool = False
+    """Predicted units are cut at sentence boundaries and include their sentence's first words
+    (:func:`argmine.segmentation.refine_to_sentences`); chosen on dev data."""
     none_weight: float = 1.0
     """Prior on "no target" when decoding relations (< 1 links more); tuned on dev data."""
     type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     """Priors on the component types (conclusion, claim, evidence); tuned on dev data."""
+    min_link_score: float = 0.0
+    """Relations scored below this are left out of graphs (``min_score`` overrides it)."""
+    proposition_labels: tuple[str, ...] = ()
+    """The source's own proposition types a head predicts (``attributes["proposition_type"]``);
+    empty: no such head."""
+    counterfactual: bool = True
+    """Whether the model has the counterfactual heads."""
+    counterfactual_threshold: float = 0.5
+    """Detector score from which a component is a counterfactual."""
+    speed_class: str | None = None
+    """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
     lora: dict[str, Any] | None = None
     """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
     base_sha256: str = ""
@@ -92,17 +111,17 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["tag_labels"] = list(self.tag_labels)
-        data["type_weights"] = list(self.type_weights)
+        for key in ("tag_labels", "type_weights", "proposition_labels"):
+            data[key] = list(data[key])
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        data = {LEGACY_KEYS.get(k, k): v for k, v in data.items()}
+        data = {**LEGACY_DEFAULTS, **{LEGACY_KEYS.get(k, k): v for k, v in data.items()}}
         known = {f.name for f in fields(cls)}
         config = cls(**{k: v for k, v in data.items() if k in known})
-        config.tag_labels = tuple(config.tag_labels)
-        config.type_weights = tuple(config.type_weights)
+        for key in ("tag_labels", "type_weights", "proposition_labels"):
+            setattr(config, key, tuple(getattr(config, key)))
         return config
 
 
@@ -121,11 +140,24 @@ class ArgumentModel(nn.Module):
             span_dim, config.hidden, config.discourse_layers, config.dropout
         )
         self.classifier = SpanClassifier(config.hidden, config.hidden, config.dropout)
+        self.proposition = (
+            nn.Linear(config.hidden, len(config.proposition_labels))
+            if config.proposition_labels
+            else None
+        )
         self.relations = RelationScorer(config.hidden, config.hidden, config.dropout)
+        self.counterfactual = (
+            CounterfactualHead(dim, config.hidden, config.dropout)
+            if config.counterfactual
+            else None
+        )
         self.frozen_weight = "encoder." + input_embedding_name(encoder)
         """The input embeddings: never trained, never stored, read from the base."""
         self.merged_adapters: dict[str, torch.Tensor] = {}
         """LoRA adapters folded into the encoder at load time, kept to be saved again."""
+        self.loaded_from: Path | None = None
+        """The weights file the model was loaded from: saving a model whose encoder was
+        converted for inference (int8) reads its float encoder weights back from there."""
         if config.lora is None:
             encoder.get_input_embeddings().weight.requires_grad_(False)
 
@@ -166,6 +198,7 @@ class ArgumentModel(nn.Module):
             encoder = add_lora(encoder, config.lora)
         model = cls(config, encoder)
         model.load_stored_weights(_read_weights(folder / WEIGHTS_NAME))
+        model.loaded_from = folder / WEIGHTS_NAME
         if config.lora is not None:
             model.merge_adapters()
         model.eval()
@@ -181,11 +214,18 @@ class ArgumentModel(nn.Module):
         """The weights :meth:`save_pretrained` writes (what training changed), in fp16."""
         weights = {name: t for name, t in self.state_dict().items() if self.is_stored(name, t)}
         weights.update(self.merged_adapters)
+        if self.loaded_from is not None and _converted(self.encoder):
+            # int8/bfloat16 inference weights are not the trained ones: those are on disk
+            on_disk = _read_weights(self.loaded_from)
+            weights = {k: v for k, v in weights.items() if not k.startswith("encoder.")}
+            weights.update({k: v for k, v in on_disk.items() if k.startswith("encoder.")})
         return {name: t.detach().to(STORAGE_DTYPE).contiguous() for name, t in weights.items()}
 
     def is_stored(self, name: str, tensor: torch.Tensor) -> bool:
         """Stored: the heads, and the encoder weights that training changes."""
-        if not tensor.is_floating_point() or name == self.frozen_weight:
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+            return False  # also the packed parameters of int8 layers
+        if name == self.frozen_weight:
             return False
         if self.config.lora is not None and name.startswith("encoder."):
             return "lora_" in name
@@ -220,13 +260,14 @@ class ArgumentModel(nn.Module):
 
     # ------------------------------------------------------------------ forward pieces
     def encode(
-        self, documents: Sequence[DocumentEncoding], max_windows: int = 32
+        self, documents: Sequence[DocumentEncoding], max_tokens: int = 4096
     ) -> list[torch.Tensor]:
-        """Token states ``(n_tokens, hidden)`` for each document, from one batched encoder pass."""
+        """Token states ``(n_tokens, hidden)`` for each document, from one batched encoder pass
+        over their windows, at most ``max_tokens`` (padding included) per encoder call."""
         windows = [ids for doc in documents for ids in window_input_ids(doc)]
         if not windows:
             return []
-        states = self._encode_windows(windows, documents[0].special, max_windows)
+        states = self._encode_windows(windows, documents[0].special, max_tokens)
         out, first = [], 0
         for doc in documents:
             idx_w = torch.tensor([first + w for w in doc.token_window], dtype=torch.long)
@@ -237,14 +278,16 @@ class ArgumentModel(nn.Module):
             first += len(doc.windows)
         return out
 
-    def _encode_windows(self, windows: list[list[int]], special, max_windows: int) -> torch.Tensor:
-        """Run the encoder over windows in length-sorted chunks; states padded to one length."""
+    def _encode_windows(self, windows: list[list[int]], special, max_tokens: int) -> torch.Tensor:
+        """Run the encoder over windows in length-sorted chunks; states padded to one length.
+
+        Chunks hold similar lengths (little padding) and at most ``max_tokens`` tokens, which
+        bounds the attention memory of a long document's many windows.
+        """
         device = self.tagger.weight.device
         width = max(len(w) for w in windows)
         result = torch.zeros(len(windows), width, self.encoder.config.hidden_size, device=device)
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        for k in range(0, len(order), max_windows):
-            chunk = order[k : k + max_windows]
+        for chunk in _length_chunks(windows, max_tokens):
             length = max(len(windows[i]) for i in chunk)
             ids = torch.full((len(chunk), length), special.pad_id, dtype=torch.long)
             mask = torch.zeros(len(chunk), length, dtype=torch.long)
@@ -265,10 +308,38 @@ class ArgumentModel(nn.Module):
         self, token_states: torch.Tensor, doc: DocumentEncoding, spans: Sequence[tuple[int, int]]
     ) -> torch.Tensor:
         """One vector per span: pooled tokens and position, contextualised by the other spans."""
-        ranges = [_nonempty(doc.tokens_in(a, b), doc, a) for a, b in spans]
-        pooled = pool_spans(self.dropout(token_states), ranges)
+        pooled = pool_spans(self.dropout(token_states), token_ranges(doc, spans))
         position = position_features(spans, len(doc.text)).to(pooled.device)
         return self.discourse(torch.cat([pooled, position], dim=-1))
+
+    def counterfactual_logits(
+        self, token_states: torch.Tensor, doc: DocumentEncoding, spans: Sequence[tuple[int, int]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Detection logits per span and antecedent/consequent tag logits per token."""
+        states = self.dropout(token_states)
+        detection = self.counterfactual.detection_logits(states, token_ranges(doc, spans))
+        return detection, self.counterfactual.tag_logits(states)
+
+
+def _length_chunks(windows: list[list[int]], max_tokens: int) -> list[list[int]]:
+    """Window indices in length order, cut into chunks of at most ``max_tokens`` (padded)."""
+    chunks: list[list[int]] = [[]]
+    for i in sorted(range(len(windows)), key=lambda i: len(windows[i])):
+        if chunks[-1] and (len(chunks[-1]) + 1) * len(windows[i]) > max_tokens:
+            chunks.append([])
+        chunks[-1].append(i)
+    return chunks
+
+
+def _converted(encoder: nn.Module) -> bool:
+    """Whether the encoder was converted for inference (int8 modules, or below float32)."""
+    quantized = any("quantized" in type(m).__module__ for m in encoder.modules())
+    return quantized or any(p.dtype != torch.float32 for p in encoder.parameters())
+
+
+def token_ranges(doc: DocumentEncoding, spans: Sequence[tuple[int, int]]) -> list[range]:
+    """The tokens of each character span (never empty while the document has tokens)."""
+    return [_nonempty(doc.tokens_in(a, b), doc, a) for a, b in spans]
 
 
 def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:

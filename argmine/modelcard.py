@@ -16,6 +16,8 @@ LICENCES = {
     "cdcp": "ODbL 1.0 (contents DbCL 1.0): Park & Cardie 2018; split of Niculae et al. 2017",
     "microtexts": "CC BY-NC-SA 4.0: Peldszus & Stede 2015",
     "contactpoint": "annotated by the argmine project; see corpus/contactpoint/",
+    "semeval2020-task5": "use with citation (the organisers' terms): Yang et al. 2020, "
+    "SemEval-2020 Task 5: Counterfactual Recognition",
 }
 
 CROSS_VALIDATION_NOTE = """
@@ -42,8 +44,9 @@ exported to brat/INCEpTION for correction), not a verdict on any text.
   full variety of argumentative writing. Expect lower scores on other genres and on essays.
 - Every component has at most one outgoing relation (the decoder builds a forest), as in the
   training data; texts whose units support several claims lose the extra links.
-- `counterfactual` comes from a grammatical rule (past-perfect condition, "would have"
-  consequence), not from the model: there is no training data for it.
+- `counterfactual`, `antecedent` and `consequent` were learned from news sentences (SemEval-2020
+  Task 5); in argumentative prose the detector sees units, not sentences, and its threshold was
+  chosen on those news sentences.
 - English only. The training data's licence includes CC BY-NC-SA 4.0 (microtexts): check it
   before commercial use of this model.
 """
@@ -122,28 +125,37 @@ def _training_section(training: dict[str, Any]) -> str:
         "| corpus | split | repeat | licence |\n|---|---|---|---|\n"
         f"{rows}\n\n"
         f"Hyper-parameters: {hyper}. Reproduce: `argmine train --config {config_file}` "
-        "(CPU, 2 cores; 10 to 15 minutes).\n\n"
+        f"(on {training.get('encoder', 'its base')}).\n\n"
         f"{_auxiliary_heads(training)}"
-        "Two decoding priors are chosen at the end of training on the dev corpora (the prior "
-        'on "no target" for relations, and the prior on the conclusion type), from the short '
-        "lists in the config; dev scores below are measured with the priors chosen on them.\n"
+        "Decoding settings are chosen at the end of training on the dev corpora, from the short "
+        'lists in the config: the prior on "no target" and the score below which a relation is '
+        "left out (`min_score`), the prior on the conclusion type, whether units are cut at "
+        "sentence boundaries, and the counterfactual detector's threshold. Dev scores below "
+        "are measured with the settings chosen on them.\n"
     )
 
 
 def _auxiliary_heads(training: dict[str, Any]) -> str:
     weights = training.get("loss_weights", {})
-    heads = []
+    lines = []
     if weights.get("native") and training.get("native_labels"):
-        heads.append(f"the source's own unit labels ({', '.join(training['native_labels'])})")
+        lines.append(
+            "It predicts each unit's proposition type as the source corpus defines it "
+            f'(`attributes["proposition_type"]`: {", ".join(training["native_labels"])}).'
+        )
+    if weights.get("counterfactual") or weights.get("counterfactual_tags"):
+        lines.append(
+            "Its counterfactual heads (`counterfactual`, `counterfactual_score`, `antecedent`, "
+            "`consequent`) were trained on SemEval-2020 Task 5 (Yang, Obadinma, Zhao, Zhang, "
+            "Matwin and Zhu 2020: SemEval-2020 Task 5: Counterfactual Recognition, SemEval-2020), "
+            "whose terms ask for that citation; see corpus/semeval2020-task5/ATTRIBUTION.md."
+        )
     if weights.get("structure"):
-        heads.append("whether each unit receives and whether it sends a relation")
-    if not heads:
-        return ""
-    return (
-        "Training-only auxiliary heads (not part of the saved model) also learned "
-        + " and ".join(heads)
-        + ".\n\n"
-    )
+        lines.append(
+            "A training-only auxiliary head (not part of the saved model) also learned whether "
+            "each unit receives and whether it sends a relation."
+        )
+    return " ".join(lines) + "\n\n" if lines else ""
 
 
 def _results_section(results: dict[str, dict[str, Any]]) -> str:
@@ -166,15 +178,37 @@ def _score_rows(scores: dict[str, Any]) -> list[str]:
     if "pooled" in scores:
         rows += [f"| {k} | {v:.3f} |" for k, v in scores["pooled"].items()]
         return rows
-    gu, e2e = scores["given_units"], scores["end_to_end"]
+    if "given_units" in scores:
+        rows += _argument_rows(scores["given_units"], scores["end_to_end"])
+    if "counterfactual" in scores:
+        cf = scores["counterfactual"]
+        rows += [
+            f"| counterfactuals ({cf['sentences']} sentences): {name} | {cf[key]['f1']:.3f} "
+            f"(P {cf[key]['precision']:.3f}, R {cf[key]['recall']:.3f}) |"
+            for name, key in (
+                ("detection F1", "detection"),
+                ("antecedent exact-match F1", "antecedent_exact"),
+                ("consequent exact-match F1", "consequent_exact"),
+            )
+        ]
+    return rows
+
+
+def _argument_rows(gu: dict[str, Any], e2e: dict[str, Any]) -> list[str]:
     intervals = gu.get("intervals_95", {})
-    rows += [
+    rows = [
         f"| given units: component macro-F1 | {gu['component_macro_f1']:.3f}"
         f"{_interval(intervals.get('component_macro_f1'))} |",
         *(f"| given units: F1 {t} | {f:.3f} |" for t, f in gu["component_f1_per_type"].items()),
         f"| given units: link F1 | {gu['link']['f1']:.3f}{_interval(intervals.get('link_f1'))} |",
         f"| given units: relation-type accuracy on correct links | "
         f"{gu['relation_type_accuracy_on_correct_links']:.3f} |",
+    ]
+    if "proposition_type" in gu:
+        pt = gu["proposition_type"]
+        rows.append(f"| given units: proposition type macro-F1 | {pt['macro_f1']:.3f} |")
+        rows += [f"| given units: F1 {t} | {f:.3f} |" for t, f in pt["f1_per_label"].items()]
+    rows += [
         f"| end to end: component macro-F1 (half overlap) | "
         f"{e2e['component_overlap']['macro_f1']:.3f} |",
         f"| end to end: component macro-F1 (exact) | {e2e['component_exact']['macro_f1']:.3f} |",
@@ -196,7 +230,8 @@ def _command(scores: dict[str, Any]) -> str:
             f"{model} --model-card"
         )
     split = f" --split {scores['split']}" if scores.get("split") else ""
-    return f"argmine evaluate{model} --corpus {scores.get('corpus')}{split} --model-card"
+    precision = f" --precision {scores['precision']}" if scores.get("precision") else ""
+    return f"argmine evaluate{model} --corpus {scores.get('corpus')}{split}{precision} --model-card"
 
 
 def _storage_section(config: dict[str, Any]) -> str:

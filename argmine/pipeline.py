@@ -15,25 +15,43 @@ from pathlib import Path
 
 import torch
 
-from argmine.attributes import component_attributes
+from argmine.attributes import counterfactual_attributes, decode_parts
 from argmine.cleanup import mask_chrome
 from argmine.devices import resolve_device
 from argmine.encoders import SpecialTokens, load_tokenizer, special_tokens
 from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Component, Relation
 from argmine.model import CONFIG_NAME, WEIGHTS_NAME, ArgumentModel, ModelLoadError
+from argmine.precision import apply_precision, resolve_precision
 from argmine.relations import decode_relations
-from argmine.segmentation import DocumentEncoding, decode_spans, encode_document
+from argmine.segmentation import (
+    DocumentEncoding,
+    decode_spans,
+    encode_document,
+    refine_to_sentences,
+)
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 Segments = Sequence[tuple[int, int]]
+MULTITHREADED_HEADS_FROM = 4096
+"""Documents of this many tokens or more run their heads on every thread."""
 EncodedBatch = tuple[list[DocumentEncoding], list[torch.Tensor], list[list[tuple[int, int]] | None]]
 
 
 class ArgumentMiner:
     """A trained pipeline. Build it with :func:`argmine.load` or :meth:`from_pretrained`."""
 
-    def __init__(self, model: ArgumentModel, tokenizer, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        model: ArgumentModel,
+        tokenizer,
+        device: str | torch.device = "cpu",
+        precision: str = "float32",
+    ) -> None:
         self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        """The encoder's arithmetic: ``float32``, ``int8`` or ``bfloat16`` (see
+        :mod:`argmine.precision`)."""
+        model.encoder = apply_precision(model.encoder, self.precision)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.special = special_tokens(tokenizer)
@@ -45,17 +63,22 @@ class ArgumentMiner:
     # ------------------------------------------------------------------ storage
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, device: str | torch.device = "cpu"
+        cls,
+        path: str | Path | None = None,
+        device: str | torch.device = "cpu",
+        precision: str = "auto",
     ) -> ArgumentMiner:
         """Load a saved pipeline: a shipped model's name (``argmine models`` lists them), a
         folder, or nothing for the default model shipped with argmine.
 
         ``device``: ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where
-        there is one). A model trained on a GPU loads on a CPU-only machine.
+        there is one). A model trained on a GPU loads on a CPU-only machine. ``precision``:
+        ``auto`` (default: int8 on x86 CPUs, float32 elsewhere), ``int8``, ``bfloat16`` or
+        ``float32`` (the reference); see :mod:`argmine.precision`.
         """
         from argmine.registry import resolve_model
 
-        resolve_device(device)  # an unavailable device fails before any loading
+        resolve_precision(precision, resolve_device(device))  # fail before any loading
         folder = resolve_model(path)
         for name in (CONFIG_NAME, WEIGHTS_NAME, *TOKENIZER_FILES):
             if not (folder / name).is_file():
@@ -65,40 +88,42 @@ class ArgumentMiner:
             tokenizer = load_tokenizer(folder)
         except Exception as err:  # tokenizers raise several unrelated types on a bad file
             raise ModelLoadError(f"model file corrupt: tokenizer in {folder}: {err}") from err
-        return cls(model, tokenizer, device)
+        return cls(model, tokenizer, device, precision)
 
     def save_pretrained(self, path: str | Path) -> None:
+        """Save the model (its trained weights, whatever precision it runs in) and tokenizer."""
         folder = Path(path)
         self.model.save_pretrained(folder)
         self.tokenizer.save_pretrained(str(folder))
 
     # ------------------------------------------------------------------ prediction
-    def parse(self, text: str, segments: Segments | None = None) -> ArgumentGraph:
+    def parse(
+        self, text: str, segments: Segments | None = None, min_score: float | None = None
+    ) -> ArgumentGraph:
         """The argument graph of one text. With ``segments`` (char spans), keep exactly those
-        units in that order and predict only types, relations and attributes."""
-        return next(iter(self.pipe([text], segments=None if segments is None else [segments])))
+        units in that order and predict only types, relations and attributes. Relations
+        scored below ``min_score`` are left out (default: the model's, chosen on dev data)."""
+        segment_list = None if segments is None else [segments]
+        return next(iter(self.pipe([text], segments=segment_list, min_score=min_score)))
 
     def pipe(
         self,
         texts: Iterable[str],
         batch_size: int = 16,
         segments: Iterable[Segments | None] | None = None,
+        min_score: float | None = None,
     ) -> Iterator[ArgumentGraph]:
         """Graphs for many texts, in input order, encoded ``batch_size`` documents at a time."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        min_score = _check_min_score(min_score)
         texts = iter(texts)
         segment_iter = iter(segments) if segments is not None else None
         while batch := list(islice(texts, batch_size)):
             seg_batch = (
                 [next(segment_iter, None) for _ in batch] if segment_iter else [None] * len(batch)
             )
-            yield from self._parse_batch(batch, seg_batch)
-
-    def _parse_batch(
-        self, texts: list[str], segments: list[Segments | None]
-    ) -> list[ArgumentGraph]:
-        return self._decode_batch(self._encode_batch(texts, segments))
+            yield from self._decode_batch(self._encode_batch(batch, seg_batch), min_score)
 
     @torch.inference_mode()
     def _encode_batch(self, texts: list[str], segments: list[Segments | None]) -> EncodedBatch:
@@ -110,10 +135,15 @@ class ArgumentMiner:
         return docs, self.model.encode(docs), given
 
     @torch.inference_mode()
-    def _decode_batch(self, encoded: EncodedBatch) -> list[ArgumentGraph]:
+    def _decode_batch(
+        self, encoded: EncodedBatch, min_score: float | None = None
+    ) -> list[ArgumentGraph]:
         """Heads and decoders on encoded documents (cheap: re-run to try decoding settings)."""
-        with single_threaded():
-            return [self._graph(doc, s, g) for doc, s, g in zip(*encoded, strict=True)]
+        graphs = []
+        for doc, states, given in zip(*encoded, strict=True):
+            with single_threaded(doc.n_tokens < MULTITHREADED_HEADS_FROM):
+                graphs.append(self._graph(doc, states, given, min_score))
+        return graphs
 
     def encode(self, text: str) -> DocumentEncoding:
         """Tokenize a text for the model, with page chrome masked out (offsets unchanged)."""
@@ -122,39 +152,86 @@ class ArgumentMiner:
         )
 
     def _graph(
-        self, doc: DocumentEncoding, states: torch.Tensor, given: list[tuple[int, int]] | None
+        self,
+        doc: DocumentEncoding,
+        states: torch.Tensor,
+        given: list[tuple[int, int]] | None,
+        min_score: float | None = None,
     ) -> ArgumentGraph:
-        if given is None:
-            probs = self.model.tag_logits(states).softmax(-1).cpu()
-            found = decode_spans(probs, doc, self.config.min_span_words)
-            spans = [(a, b) for a, b, _ in found]
-            span_scores = [s for _, _, s in found]
-        else:
-            spans, span_scores = given, [1.0] * len(given)
+        spans, span_scores = self._units(doc, states, given)
         components, relations = [], []
         if spans:
             reps = self.model.span_representations(states, doc, spans)
-            type_probs = self.model.classifier(reps).softmax(-1).cpu()
-            type_probs = weighted_probs(type_probs, self.config.type_weights)
-            link_logits, rel_type_logits = self.model.relations(reps)
-            components = [
-                _component(doc.text, f"c{i}", span, type_probs[i], span_scores[i])
-                for i, span in enumerate(spans)
-            ]
-            links = decode_relations(
-                link_logits.softmax(-1).cpu(),
-                rel_type_logits.softmax(-1).cpu(),
-                self.config.none_weight,
-            )
-            relations = [
-                Relation(f"c{s}", f"c{t}", kind, round(score, 4)) for s, t, kind, score in links
-            ]
+            components = self._components(doc, states, reps, spans, span_scores)
+            threshold = self.config.min_link_score if min_score is None else min_score
+            relations = self._relations(reps, threshold)
         return ArgumentGraph(
             doc.text,
             components,
             relations,
             metadata={"model": self.config.name, "model_version": self.config.version},
         )
+
+    def _units(
+        self, doc: DocumentEncoding, states: torch.Tensor, given: list[tuple[int, int]] | None
+    ) -> tuple[list[tuple[int, int]], list[float]]:
+        """The given units (score 1), or the tagger's spans with their confidence."""
+        if given is not None:
+            return given, [1.0] * len(given)
+        probs = self.model.tag_logits(states).softmax(-1).cpu()
+        found = decode_spans(probs, doc, self.config.min_span_words)
+        if self.config.sentence_bounds:
+            found = refine_to_sentences(doc.text, found, self.config.min_span_words)
+        return [(a, b) for a, b, _ in found], [s for _, _, s in found]
+
+    def _components(
+        self,
+        doc: DocumentEncoding,
+        states: torch.Tensor,
+        reps: torch.Tensor,
+        spans: list[tuple[int, int]],
+        span_scores: list[float],
+    ) -> list[Component]:
+        type_probs = self.model.classifier(reps).softmax(-1).cpu()
+        type_probs = weighted_probs(type_probs, self.config.type_weights)
+        attributes: list[dict[str, object]] = [{} for _ in spans]
+        if self.model.proposition is not None:
+            probs = self.model.proposition(reps).softmax(-1).cpu()
+            for attrs, row in zip(attributes, probs, strict=True):
+                best = int(row.argmax())
+                attrs["proposition_type"] = self.config.proposition_labels[best]
+                attrs["proposition_type_score"] = round(float(row[best]), 4)
+        if self.model.counterfactual is not None:
+            for attrs, found in zip(
+                attributes, self._counterfactuals(doc, states, spans), strict=True
+            ):
+                attrs.update(found)
+        return [
+            _component(doc.text, f"c{i}", span, type_probs[i], span_scores[i], attributes[i])
+            for i, span in enumerate(spans)
+        ]
+
+    def _counterfactuals(
+        self, doc: DocumentEncoding, states: torch.Tensor, spans: list[tuple[int, int]]
+    ) -> list[dict[str, object]]:
+        """Per span: counterfactual or not, its score, and its antecedent and consequent."""
+        detection, tag_logits = self.model.counterfactual_logits(states, doc, spans)
+        scores = detection.sigmoid().cpu().tolist()
+        threshold = self.config.counterfactual_threshold
+        tag_probs = tag_logits.softmax(-1).cpu() if max(scores) >= threshold else None
+        return [
+            counterfactual_attributes(
+                score,
+                decode_parts(tag_probs, doc, span) if score >= threshold else None,
+                threshold,
+            )
+            for score, span in zip(scores, spans, strict=True)
+        ]
+
+    def _relations(self, reps: torch.Tensor, min_score: float) -> list[Relation]:
+        links = decode_relations(self.model.relations(reps), self.config.none_weight)
+        relations = [Relation(f"c{s}", f"c{t}", kind, round(p, 4)) for s, t, kind, p in links]
+        return [r for r in relations if r.score >= min_score]  # the score the reader sees
 
 
 def encode_text(
@@ -171,13 +248,19 @@ def encode_text(
 
 
 @contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the caller's setting.
+def single_threaded(enabled: bool = True) -> Iterator[None]:
+    """Run torch on one thread inside the block (when ``enabled``), then restore the caller's
+    setting.
 
     The heads work on a few dozen vectors per document: with several threads, OpenMP's
     synchronisation costs more than the arithmetic (milliseconds per tiny matrix product on a
-    busy 2-core machine, against microseconds on one thread). The encoder keeps all threads.
+    busy 2-core machine, against microseconds on one thread). The encoder keeps all threads,
+    and so do the heads of a long document (``MULTITHREADED_HEADS_FROM`` tokens and more),
+    whose thousands of units make matrix products large enough to share out.
     """
+    if not enabled:
+        yield
+        return
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -193,7 +276,12 @@ def weighted_probs(probs: torch.Tensor, weights: Sequence[float]) -> torch.Tenso
 
 
 def _component(
-    text: str, cid: str, span: tuple[int, int], type_probs: torch.Tensor, span_score: float
+    text: str,
+    cid: str,
+    span: tuple[int, int],
+    type_probs: torch.Tensor,
+    span_score: float,
+    attributes: dict[str, object],
 ) -> Component:
     kind = int(type_probs.argmax())
     start, end = span
@@ -204,8 +292,18 @@ def _component(
         text=text[start:end],
         type=COMPONENT_TYPES[kind],
         score=round(float(type_probs[kind]) * span_score, 4),
-        attributes=component_attributes(text[start:end]),
+        attributes=attributes,
     )
+
+
+def _check_min_score(min_score: float | None) -> float | None:
+    if min_score is None:
+        return None
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
+        raise TypeError(f"min_score must be a number, got {type(min_score).__name__}")
+    if not 0.0 <= min_score <= 1.0:
+        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
+    return min_score
 
 
 def _check_text(text: object) -> None:

@@ -1,20 +1,25 @@
 """Relations: which component supports or attacks which, decoded into a well-formed graph.
 
 Scoring is head selection over span representations: every component picks at most one target
-among the other components or "none" (a softmax over ``n + 1`` options), and a second head types
-each link as support or attack. The pair scorer is a small MLP over span vectors that were
-computed once, so encoder work stays linear in the number of components; only this MLP runs on
-the ``n * n`` pairs.
+among its candidates or "none" (a softmax over the candidates plus one), and a second head
+types each link as support or attack. Candidates are the components within
+``MAX_CANDIDATE_DISTANCE`` of the source (every other component in documents of up to 49), so
+time and memory grow linearly with the number of components, and the pair scorer runs on
+chunks of sources, never on all pairs of a long report at once.
 
-Decoding builds the maximum spanning arborescence (Chu-Liu/Edmonds, from networkx) over the
-components plus a virtual root, where "component i has no target" is the edge root -> i. The
-result has no self-loops and no cycles, and every component has at most one outgoing relation,
-as in the tree-shaped training data (microtexts, most of CDCP).
+Decoding builds the maximum spanning arborescence over the components plus a virtual root, where
+"component i has no target" is the edge root -> i. The result has no self-loops and no cycles,
+and every component has at most one outgoing relation, as in the tree-shaped training data. "No
+target" is an option like any other: a unit is left unlinked whenever that is likelier (times
+the ``none_weight`` prior) than any link. Only the parts of the greedy choice that form cycles
+are re-solved (Chu-Liu/Edmonds from networkx), which gives the same optimum as solving the whole
+document and stays cheap on long ones.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import networkx as nx
 import torch
@@ -25,11 +30,34 @@ from argmine.graph import RELATION_TYPES
 MAX_DISTANCE = 16
 """Link distances (in components) beyond this share one learned embedding."""
 MAX_CANDIDATE_DISTANCE = 48
+SOURCES_PER_CHUNK = 64
+"""Sources whose candidate pairs are scored together (bounds the memory of long documents)."""
 ROOT = "__root__"
+NO_LINK = -1e4
+
+
+@dataclass
+class LinkScores:
+    """Scores of each source's candidate targets, ``w`` candidates per source."""
+
+    candidates: torch.Tensor
+    """``(n, w)`` target index of each candidate slot."""
+    valid: torch.Tensor
+    """``(n, w)`` whether the slot is a real candidate (not the source itself, not too far)."""
+    link: torch.Tensor
+    """``(n, w + 1)`` logits; the last column is "no target"; invalid slots hold -1e4."""
+    kinds: torch.Tensor
+    """``(n, w, len(RELATION_TYPES))`` relation-type logits of each candidate link."""
+
+    def slot(self, source: int, target: int) -> int | None:
+        """The slot of ``target`` among ``source``'s candidates (None: not a candidate)."""
+        found = (self.candidates[source] == target) & self.valid[source]
+        hits = torch.nonzero(found).flatten()
+        return int(hits[0]) if len(hits) else None
 
 
 class RelationScorer(nn.Module):
-    """Link logits ``(n, n + 1)`` (last column: no target) and type logits ``(n, n, 2)``."""
+    """Link and relation-type logits over each source's candidate targets."""
 
     def __init__(self, span_dim: int, hidden: int = 256, dropout: float = 0.1) -> None:
         super().__init__()
@@ -52,25 +80,58 @@ class RelationScorer(nn.Module):
             nn.Linear(hidden, len(RELATION_TYPES)),
         )
 
-    def forward(self, span_repr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, span_repr: torch.Tensor) -> LinkScores:
         n = span_repr.shape[0]
         h = self.project(span_repr)
         candidates, valid = candidate_targets(n, h.device)
-        source = h.unsqueeze(1).expand(-1, candidates.shape[1], -1)
-        target = h[candidates]
-        offset = (candidates - torch.arange(n, device=h.device).unsqueeze(1)).clamp(
-            -MAX_DISTANCE, MAX_DISTANCE
-        )
-        pairs = torch.cat(
-            [source, target, source * target + self.distance(offset + MAX_DISTANCE)], -1
-        )
-        link = torch.full((n, n + 1), -1e4, device=h.device)
-        kinds = torch.zeros((n, n, len(RELATION_TYPES)), device=h.device)
-        rows = torch.arange(n, device=h.device).unsqueeze(1).expand_as(candidates)
-        link = link.index_put((rows[valid], candidates[valid]), self.link(pairs).squeeze(-1)[valid])
-        kinds = kinds.index_put((rows[valid], candidates[valid]), self.relation_type(pairs)[valid])
-        link[:, n] = self.no_target(h).squeeze(-1)
-        return link, kinds
+        links, kinds = [], []
+        for first in range(0, n, SOURCES_PER_CHUNK):
+            rows = slice(first, first + SOURCES_PER_CHUNK)
+            link, kind = self._score_pairs(h, rows, candidates[rows])
+            links.append(link.masked_fill(~valid[rows], NO_LINK))
+            kinds.append(kind)
+        width = candidates.shape[1]
+        link = torch.cat(links) if links else h.new_zeros((0, width))
+        kind = torch.cat(kinds) if kinds else h.new_zeros((0, width, len(RELATION_TYPES)))
+        link = torch.cat([link, self.no_target(h)], dim=-1)
+        return LinkScores(candidates, valid, link, kind)
+
+    def _score_pairs(
+        self, h: torch.Tensor, rows: slice, candidates: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Link and type logits of the candidate pairs of the sources in ``rows``."""
+        sources = torch.arange(h.shape[0], device=h.device)[rows].unsqueeze(1)
+        offset = (candidates - sources).clamp(-MAX_DISTANCE, MAX_DISTANCE)
+        product = h[rows].unsqueeze(1) * h[candidates] + self.distance(offset + MAX_DISTANCE)
+        if self.training:
+            source = h[rows].unsqueeze(1).expand(-1, candidates.shape[1], -1)
+            pairs = torch.cat([source, h[candidates], product], -1)
+            return self.link(pairs).squeeze(-1), self.relation_type(pairs)
+        return self._score_pairs_factored(h, rows, candidates, product)
+
+    def _score_pairs_factored(
+        self, h: torch.Tensor, rows: slice, candidates: torch.Tensor, product: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same logits with a third of the arithmetic (prediction only).
+
+        Both scorers start with GELU then a linear layer over ``[source; target; product]``,
+        which splits into one product per part: the source and target parts are computed once
+        per unit, only the product part once per pair. (Training keeps the plain form: its
+        dropout draws a fresh mask for each pair.)
+        """
+        units = nn.functional.gelu(h)
+        pair_part = nn.functional.gelu(product)
+        outputs = []
+        for mlp in (self.link, self.relation_type):
+            first = mlp[2]
+            w_source, w_target, w_pair = first.weight.split(h.shape[-1], dim=1)
+            hidden = (
+                nn.functional.linear(pair_part, w_pair, first.bias)
+                + nn.functional.linear(units[rows], w_source).unsqueeze(1)
+                + nn.functional.linear(units, w_target)[candidates]
+            )
+            outputs.append(mlp[4](mlp[3](hidden)))
+        return outputs[0].squeeze(-1), outputs[1]
 
 
 def candidate_targets(
@@ -91,53 +152,106 @@ def candidate_targets(
     return candidates, valid
 
 
-def link_targets(n: int, links: list[tuple[int, int]]) -> torch.Tensor:
-    """Gold distribution over targets for each source: uniform over its targets, else "none"."""
-    target = torch.zeros(n, n + 1)
+def link_targets(scores: LinkScores, links: list[tuple[int, int]]) -> torch.Tensor:
+    """Gold distribution over each source's slots: uniform over its targets, else "none".
+
+    A gold target that is not among the source's candidates (farther away than any link the
+    model can predict) is left out of its distribution.
+    """
+    n, width = scores.candidates.shape
+    target = torch.zeros(n, width + 1, device=scores.link.device)
     for source, tgt in links:
-        target[source, tgt] = 1.0
-    target[target.sum(1) == 0, n] = 1.0
+        slot = scores.slot(source, tgt)
+        if slot is not None:
+            target[source, slot] = 1.0
+    target[target.sum(1) == 0, width] = 1.0
     return target / target.sum(1, keepdim=True)
 
 
 def decode_relations(
-    link_probs: torch.Tensor, type_probs: torch.Tensor, none_weight: float = 1.0
+    scores: LinkScores, none_weight: float = 1.0
 ) -> list[tuple[int, int, str, float]]:
     """The most probable forest of links: ``(source, target, type, score)`` for each link.
 
     ``score`` is P(link) * P(type | link). ``none_weight`` scales the probability of "no
     target" before decoding: below 1 the decoder links more (higher recall).
     """
-    n = link_probs.shape[0]
+    n, width = scores.candidates.shape
     if n < 2:
         return []
+    link_probs = scores.link.float().softmax(-1).cpu()
+    type_probs = scores.kinds.float().softmax(-1).cpu()
+    candidates, valid = scores.candidates.cpu(), scores.valid.cpu()
     weighted = link_probs.clone()
-    weighted[:, n] *= none_weight
-    greedy = [int(weighted[i].argmax()) for i in range(n)]
-    parent_of = {i: greedy[i] for i in range(n) if greedy[i] != n}
-    if _is_acyclic(parent_of):  # the unconstrained best is already a forest: nothing to repair
-        return sorted(_typed_link(i, j, link_probs, type_probs) for i, j in parent_of.items())
-    digraph = nx.DiGraph()
-    for i in range(n):
-        # arborescence edges run parent -> child, so a link source -> target is target -> source
-        digraph.add_edge(ROOT, i, weight=_log(weighted[i, n]))
-        for j in torch.nonzero(link_probs[i, :n] > 0).flatten().tolist():
-            if i != j:
-                digraph.add_edge(j, i, weight=_log(link_probs[i, j]))
-    tree = nx.maximum_spanning_arborescence(digraph, attr="weight", preserve_attrs=True)
+    weighted[:, width] *= none_weight
+    best = weighted.argmax(-1).tolist()
+    parent_of = {i: int(candidates[i, s]) for i, s in enumerate(best) if s != width}
+    slot_of = {i: s for i, s in enumerate(best) if s != width}
+    cyclic = _nodes_in_cyclic_components(parent_of, n)
+    if cyclic:
+        repaired = _repair_cycles(cyclic, weighted, candidates, valid)
+        for node in cyclic:
+            parent_of.pop(node, None)
+            slot_of.pop(node, None)
+        for node, slot in repaired.items():
+            parent_of[node], slot_of[node] = int(candidates[node, slot]), slot
     return sorted(
-        _typed_link(child, parent, link_probs, type_probs)
-        for parent, child in tree.edges()
-        if parent != ROOT
+        _typed_link(i, parent_of[i], link_probs[i, s], type_probs[i, s]) for i, s in slot_of.items()
     )
 
 
+def _nodes_in_cyclic_components(parent_of: dict[int, int], n: int) -> set[int]:
+    """The nodes of every weakly connected part of the greedy choice that holds a cycle."""
+    if _is_acyclic(parent_of):
+        return set()
+    greedy = nx.Graph()
+    greedy.add_nodes_from(range(n))
+    greedy.add_edges_from(parent_of.items())
+    directed = nx.DiGraph(list(parent_of.items()))
+    in_cycles = {node for cycle in nx.simple_cycles(directed) for node in cycle}
+    return {
+        node
+        for component in nx.connected_components(greedy)
+        if component & in_cycles
+        for node in component
+    }
+
+
+def _repair_cycles(
+    nodes: set[int], weighted: torch.Tensor, candidates: torch.Tensor, valid: torch.Tensor
+) -> dict[int, int]:
+    """The best slots for ``nodes``, every other component keeping its greedy, acyclic choice.
+
+    A link to a component outside ``nodes`` can never close a cycle, so all of them fold into
+    the root: a node's root edge is its best such link or "no target", whichever is likelier.
+    Chu-Liu/Edmonds then runs on these few nodes only.
+    """
+    width = candidates.shape[1]
+    digraph = nx.DiGraph()
+    root_slot: dict[int, int] = {}
+    for i in nodes:
+        outside = [s for s in range(width) if valid[i, s] and int(candidates[i, s]) not in nodes]
+        root_slot[i] = max([width, *outside], key=lambda s: float(weighted[i, s]))
+        digraph.add_edge(ROOT, i, weight=_log(weighted[i, root_slot[i]]))
+        for s in range(width):
+            j = int(candidates[i, s])
+            if valid[i, s] and j in nodes:
+                # arborescence edges run parent -> child, so a link i -> j is the edge j -> i
+                digraph.add_edge(j, i, weight=_log(weighted[i, s]), slot=s)
+    tree = nx.maximum_spanning_arborescence(digraph, attr="weight", preserve_attrs=True)
+    chosen = {}
+    for parent, child, data in tree.edges(data=True):
+        slot = root_slot[child] if parent == ROOT else data["slot"]
+        if slot != width:
+            chosen[child] = slot
+    return chosen
+
+
 def _typed_link(
-    source: int, target: int, link_probs: torch.Tensor, type_probs: torch.Tensor
+    source: int, target: int, link_prob: torch.Tensor, type_probs: torch.Tensor
 ) -> tuple[int, int, str, float]:
-    kind = int(type_probs[source, target].argmax())
-    score = float(link_probs[source, target] * type_probs[source, target, kind])
-    return source, target, RELATION_TYPES[kind], score
+    kind = int(type_probs.argmax())
+    return source, target, RELATION_TYPES[kind], float(link_prob * type_probs[kind])
 
 
 def _is_acyclic(parent_of: dict[int, int]) -> bool:

@@ -1,11 +1,14 @@
-"""End-to-end ``pipe`` throughput against a bare forward pass of the same encoder.
+"""End-to-end ``pipe`` throughput in each precision, against a bare float32 encoder pass.
 
-Both run in the same process over the same texts with the same batching: the bare pass
-tokenizes each text into the same windows and runs only the encoder; the pipeline adds chrome
-masking, span decoding, typing, relation scoring and graph building. Prints a table and writes
-``benchmarks/results/pipe.json``.
+All throughput runs happen in one process over the same texts with the same batching, in
+alternating order (best of ``--repeats``), so the ratios compare like with like on a machine
+whose speed drifts: the bare pass tokenizes each text into the same windows and runs only the
+float32 encoder; each ``pipe`` adds chrome masking, span decoding, typing, relation scoring,
+counterfactuals and graph building, with the encoder in float32, int8 or bfloat16. Load time
+and peak memory come from one fresh process per precision (load, then ``pipe`` over the texts).
+Prints a table and writes ``benchmarks/results/pipe.json``.
 
-    python benchmarks/pipe_benchmark.py            # the shipped model, CDCP dev texts
+    python benchmarks/pipe_benchmark.py            # the shipped model, CDCP texts
     python benchmarks/pipe_benchmark.py --model PATH --documents 200 --threads 2
 """
 
@@ -15,6 +18,8 @@ import argparse
 import json
 import platform
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +27,7 @@ import torch
 
 import argmine
 from argmine.corpus import load_graphs
+from argmine.precision import bfloat16_native, int8_supported
 
 RESULTS = Path(__file__).parent / "results" / "pipe.json"
 
@@ -43,40 +49,86 @@ def full_pipe(miner, texts: list[str], batch_size: int) -> float:
     return time.perf_counter() - started
 
 
+def benchmark_texts(corpus: str, documents: int) -> list[str]:
+    graphs = load_graphs(corpus)
+    return [graphs[i % len(graphs)].text for i in range(documents)]
+
+
+def precisions() -> list[str]:
+    """float32 and what this CPU runs natively (emulated bfloat16 is many times slower)."""
+    return (
+        ["float32"]
+        + (["int8"] if int8_supported() else [])
+        + (["bfloat16"] if bfloat16_native() else [])
+    )
+
+
+def throughput(args: argparse.Namespace) -> dict:
+    """Tokens/s of the bare float32 encoder and of ``pipe`` in each precision, interleaved."""
+    texts = benchmark_texts(args.corpus, args.documents)
+    miners = {p: argmine.load(args.model, precision=p) for p in precisions()}
+    tokens = sum(miners["float32"].encode(t).n_tokens for t in texts)
+    for miner in miners.values():
+        full_pipe(miner, texts[:32], args.batch_size)  # warm-up
+    best = {"bare float32": float("inf"), **{p: float("inf") for p in miners}}
+    for _ in range(args.repeats):
+        best["bare float32"] = min(
+            best["bare float32"], bare_forward(miners["float32"], texts, args.batch_size)
+        )
+        for name, miner in miners.items():
+            best[name] = min(best[name], full_pipe(miner, texts, args.batch_size))
+    return {
+        "documents": len(texts),
+        "tokens": tokens,
+        "tokens_per_s": {name: round(tokens / seconds) for name, seconds in best.items()},
+        "vs_bare_float32": {
+            name: round(best["bare float32"] / seconds, 3) for name, seconds in best.items()
+        },
+        "model": miners["float32"].config.name,
+    }
+
+
+def load_and_memory(args: argparse.Namespace, precision: str) -> dict:
+    """Load time and peak memory of one precision, measured in a fresh process."""
+    command = [sys.executable, __file__, "--child", precision, "--documents", str(args.documents)]
+    command += ["--corpus", args.corpus, "--threads", str(args.threads)]
+    command += ["--model", args.model] if args.model else []
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def child(args: argparse.Namespace) -> None:
+    texts = benchmark_texts(args.corpus, args.documents)
+    started = time.perf_counter()
+    miner = argmine.load(args.model, precision=args.child)
+    load_seconds = time.perf_counter() - started
+    full_pipe(miner, texts, args.batch_size)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"load_seconds": round(load_seconds, 2), "peak_memory_mb": round(peak)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="model folder (default: the shipped model)")
+    parser.add_argument("--model", help="model name or folder (default: the shipped model)")
     parser.add_argument("--corpus", default="cdcp", help="texts to run on (corpus name or path)")
     parser.add_argument("--documents", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2, help="best of N runs of each")
+    parser.add_argument("--repeats", type=int, default=3, help="best of N runs of each")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    started = time.perf_counter()
-    miner = argmine.load(args.model)
-    load_seconds = time.perf_counter() - started
-    graphs = load_graphs(args.corpus)
-    texts = [graphs[i % len(graphs)].text for i in range(args.documents)]
-    tokens = sum(miner.encode(t).n_tokens for t in texts)
-    full_pipe(miner, texts[:32], args.batch_size)  # warm-up
-    bare = min(bare_forward(miner, texts, args.batch_size) for _ in range(args.repeats))
-    full = min(full_pipe(miner, texts, args.batch_size) for _ in range(args.repeats))
+    if args.child:
+        child(args)
+        return
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {args.threads} threads",
-        "model": miner.config.name,
-        "documents": len(texts),
-        "tokens": tokens,
-        "batch_size": args.batch_size,
-        "load_seconds": load_seconds,
-        "bare_forward_tokens_per_s": tokens / bare,
-        "pipe_tokens_per_s": tokens / full,
-        "pipe_documents_per_s": len(texts) / full,
-        "pipe_vs_bare": bare / full,
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **throughput(args),
+        "per_precision": {p: load_and_memory(args, p) for p in precisions()},
+        "auto_is": argmine.load(args.model).precision,
+        "bfloat16_native": bfloat16_native(),
     }
-    for key, value in result.items():
-        print(f"{key:28s} {value:.2f}" if isinstance(value, float) else f"{key:28s} {value}")
+    print(json.dumps(result, indent=2))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -96,10 +96,10 @@ def shared_miner(monkeypatch, tiny_miner, tiny_model_dir):
 
     original = ArgumentMiner.from_pretrained.__func__
 
-    def from_pretrained(cls, path=None, device="cpu"):
+    def from_pretrained(cls, path=None, device="cpu", **options):
         if path is not None and str(path) == str(tiny_model_dir):
             return tiny_miner
-        return original(cls, path, device)
+        return original(cls, path, device, **options)
 
     monkeypatch.setattr(ArgumentMiner, "from_pretrained", classmethod(from_pretrained))
     return tiny_miner

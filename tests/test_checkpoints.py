@@ -159,7 +159,7 @@ def test_accumulating_two_batches_of_one_gives_the_gradient_of_one_batch_of_two(
     """The first step over the same two documents, dropout off: the same gradient."""
     from tiny_encoders import build_tiny_encoder
 
-    import argmine.training as training
+    import argmine.training.loop as training
 
     no_dropout = {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
     base = build_tiny_encoder("bert", tmp_path / "base", **no_dropout)

@@ -90,11 +90,11 @@ def test_model_failure_on_one_record_spares_the_others(
 ):
     real_pipe = type(shared_miner).pipe
 
-    def pipe(self, texts, batch_size=16, segments=None):
+    def pipe(self, texts, batch_size=16, **options):
         texts = list(texts)
         if any("Tuition" in t for t in texts):
             raise RuntimeError("boom")
-        return real_pipe(self, texts, batch_size=batch_size)
+        return real_pipe(self, texts, batch_size=batch_size, **options)
 
     monkeypatch.setattr(type(shared_miner), "pipe", pipe)
     source = write_jsonl(tmp_path / "in.jsonl", rows(3))

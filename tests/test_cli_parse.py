@@ -128,3 +128,22 @@ def test_unavailable_device_is_one_line(capsys, doc, tiny_model_dir):
             ["label", str(doc.parent), "-o", str(doc.parent / "o.jsonl"), "--device", "cuda"]
         )
         assert_one_line_error(code, capsys.readouterr().err, "no cuda device")
+
+
+def test_min_score_leaves_out_weak_relations(capsys, doc, tiny_model_dir):
+    """A real load (not the shared miner): --min-score changes the loaded model's threshold."""
+    code, out, err = parse(capsys, str(doc), "-f", "json", "--model", str(tiny_model_dir))
+    assert code == 0, err
+    every = ArgumentGraph.from_json(out).relations
+    assert every, "the tiny model links this text"
+    cut = max(r.score for r in every)
+    code, out, err = parse(
+        capsys, str(doc), "-f", "json", "--model", str(tiny_model_dir), "--min-score", str(cut)
+    )
+    assert code == 0, err
+    kept = ArgumentGraph.from_json(out).relations
+    assert kept and all(r.score >= cut for r in kept) and len(kept) < len(every) + 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["parse", str(doc), "--min-score", "1.5"])
+    assert exit_info.value.code == 2
+    assert "--min-score" in capsys.readouterr().err

@@ -69,14 +69,43 @@ def test_non_string_input_raises_type_error(tiny_miner, bad):
 
 
 def test_save_and_load_give_identical_graphs(tiny_miner, tiny_model_dir, tiny_graphs):
-    loaded = argmine.load(tiny_model_dir)
+    """In float32, the precision the model was trained in, a reload predicts exactly alike."""
+    loaded = argmine.load(tiny_model_dir, precision="float32")
     texts = [g.text for g in tiny_graphs]
     before = [g.to_dict() for g in tiny_miner.pipe(texts)]
     after = [g.to_dict() for g in loaded.pipe(texts)]
     assert before == after
     resaved = tiny_model_dir.parent / "resaved"
     loaded.save_pretrained(resaved)
-    assert [g.to_dict() for g in ArgumentMiner.from_pretrained(resaved).pipe(texts)] == before
+    reloaded = ArgumentMiner.from_pretrained(resaved, precision="float32")
+    assert [g.to_dict() for g in reloaded.pipe(texts)] == before
+
+
+def test_an_int8_miner_saves_its_trained_float_weights(tiny_miner, tiny_model_dir, tiny_graphs):
+    from argmine.precision import int8_supported
+
+    if not int8_supported():
+        pytest.skip("int8 needs an x86 CPU")
+    quantized = argmine.load(tiny_model_dir, precision="int8")
+    assert quantized.precision == "int8"
+    graph = quantized.parse(tiny_graphs[0].text)
+    assert all(graph.text[c.start : c.end] == c.text for c in graph.components)
+    resaved = tiny_model_dir.parent / "resaved-from-int8"
+    quantized.save_pretrained(resaved)
+    texts = [g.text for g in tiny_graphs]
+    reloaded = ArgumentMiner.from_pretrained(resaved, precision="float32")
+    assert [g.to_dict() for g in reloaded.pipe(texts)] == [
+        g.to_dict() for g in tiny_miner.pipe(texts)
+    ]
+
+
+def test_precision_choices_are_checked_before_loading(tiny_model_dir):
+    from argmine.precision import PrecisionError
+
+    with pytest.raises(PrecisionError, match="unknown precision"):
+        argmine.load(tiny_model_dir, precision="int4")
+    auto = argmine.load(tiny_model_dir)
+    assert auto.precision in ("int8", "float32")
 
 
 def test_saved_model_is_safetensors_only(tiny_model_dir):

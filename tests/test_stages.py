@@ -5,11 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from argmine.attributes import component_attributes
+from argmine.attributes import (
+    COUNTERFACTUAL_TAGS,
+    counterfactual_attributes,
+    counterfactual_tag_targets,
+    decode_parts,
+)
 from argmine.bases import DEFAULT_BASE
 from argmine.cleanup import chrome_spans, mask_chrome
 from argmine.encoders import base_source, load_tokenizer
-from argmine.relations import candidate_targets, decode_relations
+from argmine.relations import LinkScores, candidate_targets, decode_relations
 from argmine.segmentation import (
     TAG_LABELS,
     assign_tokens_to_windows,
@@ -84,33 +89,107 @@ def test_plain_argumentative_text_has_no_chrome():
     assert chrome_spans(text) == []
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "if ContactPoint had been running at the time\u00a0 it would have made no "
-            "difference to the fate of these unfortunate children",
-            True,
-        ),
-        ("Had the council acted, the bridge would not have collapsed", True),
-        ("ContactPoint will close down on 6 August", False),
-        ("If the rule passes, lenders will have to disclose fees", False),
-    ],
-)
-def test_counterfactuals(text, expected):
-    assert component_attributes(text)["counterfactual"] is expected
+COUNTERFACTUAL = "Fees rose. If the rule had passed, lenders would have disclosed fees."
+ANTECEDENT = "If the rule had passed"
+CONSEQUENT = "lenders would have disclosed fees"
+
+
+def _span_of(text: str, part: str) -> tuple[int, int]:
+    start = text.index(part)
+    return start, start + len(part)
+
+
+def test_counterfactual_tags_mark_both_parts_and_ignore_what_is_not_annotated(tokenizer):
+    doc = encode_document(COUNTERFACTUAL, tokenizer)
+    sentence = _span_of(COUNTERFACTUAL, "If the rule")[0], len(COUNTERFACTUAL)
+    parts = [("antecedent", _span_of(COUNTERFACTUAL, ANTECEDENT))]
+    parts.append(("consequent", _span_of(COUNTERFACTUAL, CONSEQUENT)))
+    tags = counterfactual_tag_targets(doc, [sentence], parts)
+
+    def tag_of(word: str) -> str | None:
+        tag = tags[doc.tokens_in(*_span_of(COUNTERFACTUAL, word))[0]]
+        return COUNTERFACTUAL_TAGS[tag] if tag >= 0 else None
+
+    assert tag_of("Fees rose") is None  # outside the annotated sentence: unknown, not "O"
+    assert tag_of("If") == "B-antecedent" and tag_of("passed") == "I-antecedent"
+    assert tag_of("lenders") == "B-consequent" and tag_of("disclosed") == "I-consequent"
+    assert tag_of(", lenders") == "O"
+
+
+def test_decode_parts_reads_the_tagged_runs_inside_the_unit(tokenizer):
+    doc = encode_document(COUNTERFACTUAL, tokenizer)
+    probs = torch.zeros(doc.n_tokens, len(COUNTERFACTUAL_TAGS))
+    probs[:, 0] = 1.0
+    for part, where in (("antecedent", ANTECEDENT), ("consequent", CONSEQUENT)):
+        tokens = doc.tokens_in(*_span_of(COUNTERFACTUAL, where))
+        for k, t in enumerate(tokens):
+            probs[t] = 0.0
+            probs[t, COUNTERFACTUAL_TAGS.index(f"{'B' if k == 0 else 'I'}-{part}")] = 1.0
+    unit = (COUNTERFACTUAL.index("If"), len(COUNTERFACTUAL))
+    found = decode_parts(probs, doc, unit)
+    assert COUNTERFACTUAL[slice(*found["antecedent"])] == ANTECEDENT
+    assert COUNTERFACTUAL[slice(*found["consequent"])] == CONSEQUENT
+    assert decode_parts(probs, doc, (0, 10)) == {"antecedent": None, "consequent": None}
+
+
+def test_counterfactual_attributes_carry_parts_only_above_the_threshold():
+    parts = {"antecedent": [0, 5], "consequent": [7, 9]}
+    above = counterfactual_attributes(0.91234, parts, 0.5)
+    assert above == {
+        "counterfactual": True,
+        "counterfactual_score": 0.9123,
+        "antecedent": [0, 5],
+        "consequent": [7, 9],
+    }
+    below = counterfactual_attributes(0.2, parts, 0.5)
+    assert below["counterfactual"] is False and below["antecedent"] is None
+
+
+def _scores(link_probs: list[list[float]]) -> LinkScores:
+    """Link scores of a small document where every other unit is a candidate target."""
+    n = len(link_probs)
+    candidates, valid = candidate_targets(n)
+    probs = torch.tensor(link_probs)  # (n, n + 1): one column per target, then "none"
+    slots = torch.cat([probs.gather(1, candidates), probs[:, n:]], dim=1)
+    logits = (
+        slots.clamp_min(1e-9)
+        .log()
+        .masked_fill(torch.cat([~valid, torch.zeros(n, 1, dtype=torch.bool)], 1), -1e4)
+    )
+    kinds = torch.zeros(n, candidates.shape[1], 2)
+    kinds[..., 0] = 5.0
+    return LinkScores(candidates, valid, logits, kinds)
 
 
 def test_decoder_breaks_cycles_and_self_loops():
     # greedy choice: 0 -> 1, 1 -> 0 (a cycle); 2 -> none
-    link = torch.tensor([[0.0, 0.9, 0.05, 0.05], [0.8, 0.0, 0.1, 0.1], [0.1, 0.1, 0.0, 0.8]])
-    kinds = torch.zeros(3, 3, 2)
-    kinds[..., 0] = 1.0
-    links = decode_relations(link, kinds)
+    links = decode_relations(
+        _scores([[0.0, 0.9, 0.05, 0.05], [0.8, 0.0, 0.1, 0.1], [0.1, 0.1, 0.0, 0.8]])
+    )
     pairs = {(s, t) for s, t, _, _ in links}
-    assert len(pairs) <= 2 and not ({(0, 1), (1, 0)} <= pairs)
-    assert all(s != t for s, t in pairs)
+    assert pairs == {(0, 1)}  # the stronger link of the cycle survives; 1 has no better target
     assert all(kind == "support" for _, _, kind, _ in links)
+
+
+def test_decoder_leaves_a_unit_unlinked_when_no_target_is_likelier():
+    links = decode_relations(_scores([[0.0, 0.3, 0.7], [0.9, 0.0, 0.1]]))
+    assert {(s, t) for s, t, _, _ in links} == {(1, 0)}
+    assert decode_relations(_scores([[0.0, 0.3, 0.7], [0.9, 0.0, 0.1]]), none_weight=0.2)
+
+
+def test_repairing_one_cycle_keeps_the_rest_of_a_long_document():
+    """Only the cyclic part is re-solved: the greedy links elsewhere stay, as an exact
+    maximum spanning arborescence over the whole document would keep them."""
+    n = 60
+    probs = [[0.0] * (n + 1) for _ in range(n)]
+    for i in range(n):
+        probs[i][n] = 0.1
+        if i >= 2:
+            probs[i][i - 1] = 0.9  # a chain 59 -> 58 -> ... -> 2 -> 1
+    probs[0][1], probs[1][0] = 0.8, 0.7  # and a cycle 0 <-> 1 at its end
+    pairs = {(s, t) for s, t, _, _ in decode_relations(_scores(probs))}
+    assert {(i, i - 1) for i in range(2, n)} <= pairs
+    assert (0, 1) in pairs and (1, 0) not in pairs
 
 
 def test_candidate_targets_are_all_pairs_in_short_documents_and_banded_in_long_ones():
@@ -131,3 +210,28 @@ def test_html_is_reduced_to_its_text():
     )
     text = html_to_text(html)
     assert "government had no alternative" in text and "<p>" not in text
+
+
+def test_prediction_scores_pairs_as_training_does_with_a_third_of_the_arithmetic():
+    from argmine.relations import RelationScorer
+
+    torch.manual_seed(0)
+    scorer = RelationScorer(24, 16, dropout=0.0)
+    spans = torch.randn(130, 24)  # more than one chunk of sources, banded candidates
+    plain = scorer.train()(spans)
+    factored = scorer.eval()(spans)
+    assert torch.allclose(plain.link, factored.link, atol=1e-5)
+    assert torch.allclose(plain.kinds, factored.kinds, atol=1e-5)
+
+
+def test_long_documents_are_read_in_windows_of_units():
+    from argmine.classification import SPANS_PER_WINDOW, DiscourseEncoder
+
+    torch.manual_seed(0)
+    encoder = DiscourseEncoder(12, 16, layers=1, dropout=0.0).eval()
+    spans = torch.randn(3 * SPANS_PER_WINDOW, 12)
+    with torch.no_grad():
+        whole = encoder(spans)
+        first_window = encoder.layers(encoder.project(spans[:SPANS_PER_WINDOW]).unsqueeze(0))
+    assert whole.shape == (3 * SPANS_PER_WINDOW, 16)
+    assert torch.allclose(whole[5], first_window[0, 5], atol=1e-5)  # read from its own window

@@ -94,7 +94,7 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     card = (model / "README.md").read_text()
     assert "given units: link F1" in card and "argmine evaluate --model" in card
     assert "95% CI" in card and "bootstrap" in card
-    assert "auxiliary heads" in card and "(claim, evidence)" in card
+    assert "auxiliary head" in card and "proposition type" in card and "claim, evidence" in card
     assert "average_from=0.5" in card
 
 
@@ -271,7 +271,10 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "training" / "configs").
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_every_shipped_config_loads_and_only_the_default_writes_the_shipped_model(path):
+def test_every_shipped_config_loads_and_only_shipped_recipes_write_into_models(path):
     config = TrainConfig.from_file(path)
-    if path.name != "default.json":
+    shipped = {"default.json": "argmine-minilm-policy", "mpnet.json": "argmine-mpnet-policy"}
+    if path.name in shipped:
+        assert config.output_dir == f"models/{shipped[path.name]}" == f"models/{config.name}"
+    else:
         assert not str(config.output_dir or "").startswith("models/")

@@ -36,6 +36,9 @@ class ModelSpec:
 
     path: str | None = None
     device: str = "cpu"
+    min_score: float | None = None
+    """Replaces the model's threshold on relation scores (None: the model's own)."""
+    precision: str = "auto"
 
     def folder(self) -> Path:
         from argmine.registry import resolve_model
@@ -62,7 +65,12 @@ class ModelSpec:
     def load(self):
         from argmine.pipeline import ArgumentMiner
 
-        return ArgumentMiner.from_pretrained(self.folder(), device=self.device)
+        miner = ArgumentMiner.from_pretrained(
+            self.folder(), device=self.device, precision=self.precision
+        )
+        if self.min_score is not None:
+            miner.config.min_link_score = self.min_score
+        return miner
 
 
 @dataclass

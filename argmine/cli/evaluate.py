@@ -8,7 +8,12 @@ import re
 from pathlib import Path
 
 from argmine.cli import CLIError
-from argmine.cli.parse import add_device_option, check_device, load_miner
+from argmine.cli.parse import (
+    add_device_option,
+    add_precision_option,
+    check_device,
+    load_miner,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=13, help="seed of the fold assignment")
     parser.add_argument("--json", type=Path, help="also write the scores to this JSON file")
     add_device_option(parser)
+    add_precision_option(parser)
     parser.add_argument(
         "--model-card",
         action="store_true",
@@ -69,10 +75,14 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace, graphs) -> dict:
     from argmine.evaluation import evaluate
 
-    miner = load_miner(args.model, args.device)
+    miner = load_miner(args.model, args.device, precision=args.precision)
     scores = evaluate(miner, graphs)
     scores.update(
-        corpus=args.corpus, split=args.split, model=miner.config.name, model_arg=args.model
+        corpus=args.corpus,
+        split=args.split,
+        model=miner.config.name,
+        model_arg=args.model,
+        precision=miner.precision,
     )
     return scores
 

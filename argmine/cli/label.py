@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         report = label_corpus(
             source,
             Output(output_path, fmt),
-            ModelSpec(args.model, device),
+            ModelSpec(args.model, device, args.min_score, args.precision),
             batch_size=args.batch_size,
             workers=args.workers,
             overwrite=args.overwrite,

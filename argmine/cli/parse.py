@@ -23,6 +23,36 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         help="model folder (default: the model shipped with argmine)",
     )
     add_device_option(parser)
+    add_precision_option(parser)
+    parser.add_argument(
+        "--min-score",
+        type=_score,
+        metavar="P",
+        help="leave out relations scored below P, 0 to 1 (default: the model's, chosen on dev "
+        "data; 0 keeps every decoded relation)",
+    )
+
+
+def _score(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {value!r}") from err
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {number}")
+    return number
+
+
+def add_precision_option(parser: argparse.ArgumentParser) -> None:
+    from argmine.precision import PRECISIONS
+
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="the encoder's arithmetic: auto (int8 on x86 CPUs, float32 elsewhere), int8, "
+        "bfloat16 or float32, the reference (default: auto)",
+    )
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:
@@ -44,16 +74,25 @@ def check_device(device: str) -> str:
         raise CLIError(f"--device: {err}") from err
 
 
-def load_miner(model: str | None, device: str):
-    """The miner, or a one-line CLIError saying why it cannot be loaded."""
+def load_miner(
+    model: str | None,
+    device: str,
+    min_score: float | None = None,
+    precision: str = "auto",
+):
+    """The miner, or a one-line CLIError saying why it cannot be loaded; ``min_score``
+    replaces the model's threshold on relation scores."""
     from argmine.bases import BaseError
     from argmine.encoders import EncoderError
     from argmine.model import ModelLoadError
     from argmine.pipeline import ArgumentMiner
+    from argmine.precision import PrecisionError
 
     device = check_device(device)
     try:
-        return ArgumentMiner.from_pretrained(model, device=device)
+        miner = ArgumentMiner.from_pretrained(model, device=device, precision=precision)
+    except PrecisionError as err:
+        raise CLIError(f"--precision: {err}") from err
     except (BaseError, EncoderError) as err:  # the model's base encoder is missing or differs
         raise CLIError(f"cannot load the model: {err}") from err
     except ModelLoadError as err:
@@ -61,6 +100,9 @@ def load_miner(model: str | None, device: str):
         raise CLIError(f"cannot load the model: {err}{hint}") from err
     except RuntimeError as err:  # e.g. an unknown or unavailable --device
         raise CLIError(f"cannot load the model on device {device!r}: {err}") from err
+    if min_score is not None:
+        miner.config.min_link_score = min_score
+    return miner
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -101,7 +143,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     text = read_document(args.file, args.encoding, args.html)
-    miner = load_miner(args.model, args.device)
+    miner = load_miner(args.model, args.device, args.min_score, args.precision)
     graph = miner.parse(text)
     if args.file != "-":
         graph.metadata = {"id": Path(args.file).stem, **graph.metadata}

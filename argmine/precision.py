@@ -1,0 +1,75 @@
+"""Inference precision: the arithmetic the encoder runs in (``argmine.load(precision=...)``).
+
+- ``float32``: the reference, exactly what the model was trained and evaluated with.
+- ``int8``: the encoder's linear layers dynamically quantized to 8-bit integers (PyTorch's own
+  dynamic quantization: weights stored as int8, activations quantized on the fly), on x86 CPUs.
+  The heads, which are small, stay in float32.
+- ``bfloat16``: the encoder's weights and arithmetic in bfloat16; fast only where the CPU has
+  bfloat16 instructions (AVX512-BF16, AMX) or on a GPU, emulated and slow elsewhere.
+- ``auto``: the fastest path that holds quality here: ``int8`` on an x86 CPU, ``float32``
+  elsewhere (GPUs, Apple and ARM CPUs). The README gives the measurements behind that choice.
+
+Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a loading choice.
+"""
+
+from __future__ import annotations
+
+import platform
+import warnings
+
+import torch
+from torch import nn
+
+PRECISIONS: tuple[str, ...] = ("auto", "int8", "bfloat16", "float32")
+
+
+class PrecisionError(ValueError):
+    """A precision that is unknown or cannot run on the chosen device."""
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The concrete precision ``precision`` stands for on ``device``."""
+    if precision not in PRECISIONS:
+        raise PrecisionError(
+            f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})"
+        )
+    if precision == "auto":
+        return "int8" if device.type == "cpu" and int8_supported() else "float32"
+    if precision == "int8" and device.type != "cpu":
+        raise PrecisionError(f"int8 runs on the CPU only, not on {device.type}")
+    if precision == "int8" and not int8_supported():
+        raise PrecisionError(f"int8 needs an x86 CPU; this machine is {platform.machine()}")
+    return precision
+
+
+def int8_supported() -> bool:
+    """Whether PyTorch has an int8 kernel library for this CPU (fbgemm/x86, AVX2 or better)."""
+    engines = torch.backends.quantized.supported_engines
+    return platform.machine().lower() in ("x86_64", "amd64") and (
+        "x86" in engines or "fbgemm" in engines
+    )
+
+
+def bfloat16_native() -> bool:
+    """Whether this CPU has bfloat16 instructions oneDNN uses (else bfloat16 is emulated)."""
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(check and check())
+
+
+def apply_precision(encoder: nn.Module, precision: str) -> nn.Module:
+    """The encoder converted for inference in ``precision`` (a concrete one, not ``auto``)."""
+    if precision == "int8":
+        return quantize_linear_layers(encoder)
+    if precision == "bfloat16":
+        return encoder.to(torch.bfloat16)
+    return encoder
+
+
+def quantize_linear_layers(encoder: nn.Module) -> nn.Module:
+    """Every ``nn.Linear`` of ``encoder`` as a dynamically quantized int8 layer."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():  # torch.ao announces a successor; the kernels are the same
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*deprecated.*")
+        return quantize_dynamic(encoder.eval(), {nn.Linear}, dtype=torch.qint8)

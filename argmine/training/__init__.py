@@ -1,0 +1,39 @@
+"""Training: fine-tune the encoder and every head on annotated graphs, from a config file.
+
+- :mod:`argmine.training.config`: ``TrainConfig`` and ``CorpusSelection`` (training/configs/*.json);
+- :mod:`argmine.training.examples`: gold graphs as targets for every head;
+- :mod:`argmine.training.losses`: one loss per head, and the training-only auxiliary head;
+- :mod:`argmine.training.loop`: the loop, checkpoints and resuming, dev-tuned decoding.
+"""
+
+from argmine.training.config import CorpusSelection, TrainConfig
+from argmine.training.examples import Example, make_example, structure_targets, type_masks
+from argmine.training.loop import (
+    TrainingRun,
+    WeightAverage,
+    save_trained,
+    select_graphs,
+    total_steps,
+    train,
+    tune_decoding,
+)
+from argmine.training.losses import AuxiliaryHeads, batch_losses, example_losses
+
+__all__ = [
+    "AuxiliaryHeads",
+    "CorpusSelection",
+    "Example",
+    "TrainConfig",
+    "TrainingRun",
+    "WeightAverage",
+    "batch_losses",
+    "example_losses",
+    "make_example",
+    "save_trained",
+    "select_graphs",
+    "structure_targets",
+    "total_steps",
+    "train",
+    "tune_decoding",
+    "type_masks",
+]

