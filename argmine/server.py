@@ -10,8 +10,8 @@ How it is built, and why:
 - The model is loaded once, before the server listens, and every call into it goes through
   :class:`ModelWorker`: one thread, so the model is never run by two threads at once, and off
   the event loop, so ``/health`` and the page answer while a long text is being parsed.
-  Requests that arrive while the worker is busy are parsed together in one ``pipe`` call
-  (graphs are the same as one at a time; throughput is better under load).
+  With ``batch_size`` above 1, requests that arrive while the worker is busy are parsed
+  together in one ``pipe`` call (see :data:`DEFAULT_BATCH_SIZE` for why it is 1 by default).
 - Errors are part of the interface, always JSON ``{"detail": ...}``: malformed JSON is a 400,
   a field of the wrong type a 422, a text over ``max_chars`` a 413 (a body far larger than
   that is refused before it is read in full), a failure inside the model a 500 whose message
@@ -56,8 +56,12 @@ DEFAULT_MAX_CHARS = 1_000_000
 BODY_BYTES_PER_CHAR = 8
 """A request body over ``8 * max_chars`` bytes (plus 1 MiB for the rest of the JSON) cannot
 hold an allowed text even with every character escaped: refused before it is read in full."""
-MAX_BATCH_DOCUMENTS = 16
-"""Documents the worker parses in one ``pipe`` call: small requests waiting together."""
+DEFAULT_BATCH_SIZE = 1
+"""Texts the worker parses in one ``pipe`` call when requests wait. 1 by default: a text's
+graph then never depends on what other clients sent at the same time (with int8 precision,
+the default on x86 CPUs, a batch's padding moves the quantisation scales, and a score near a
+threshold can tip). Raise it for throughput under load where that does not matter, or with
+float32 precision, whose graphs do not depend on the batch."""
 FORMATS = ("json", "aif", "brat", "dot")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 CSP = (
@@ -258,7 +262,7 @@ class ModelWorker:
     """
 
     miner: Any
-    max_batch: int = MAX_BATCH_DOCUMENTS
+    max_batch: int = DEFAULT_BATCH_SIZE
     busy: bool = False
     _pending: deque[_Job] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -394,7 +398,7 @@ def create_app(
     *,
     max_chars: int = DEFAULT_MAX_CHARS,
     local_only: bool = True,
-    batch_size: int = MAX_BATCH_DOCUMENTS,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> FastAPI:
     """The ASGI app around a loaded miner (serve it with uvicorn, as ``argmine serve`` does).
 
@@ -694,18 +698,39 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)
             return
-        received = 0
+        received, too_large, started = 0, False, False
 
         async def limited_receive() -> dict:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    too_large = True
                     raise StarletteHTTPException(413, self._message())
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: dict) -> None:
+            """Once the body is too large, the answer is this 413, whatever the app makes of
+            the error raised while it read the body."""
+            nonlocal started
+            if message["type"] == "http.response.start":
+                if started:
+                    return
+                started = True
+                if too_large:
+                    await self._refuse(send)
+                    return
+            elif too_large:
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_large or started:
+                raise
+            await self._refuse(send)
 
     def _message(self) -> str:
         return f"the request body is over {self.max_bytes:,} bytes (argmine serve --max-chars)"

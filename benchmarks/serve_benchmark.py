@@ -11,7 +11,7 @@ too, so a run on a busy machine can be told apart. Writes ``benchmarks/results/s
     pip install '.[serve]'
     python benchmarks/serve_benchmark.py
     python benchmarks/serve_benchmark.py --requests 200 --clients 16 --model PATH
-    python benchmarks/serve_benchmark.py --batch-size 1 --output /tmp/serve-b1.json
+    python benchmarks/serve_benchmark.py --batch-size 16     # -> results/serve-batch16.json
 """
 
 from __future__ import annotations
@@ -124,10 +124,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument(
-        "--batch-size", type=int, default=16, help="the server's --batch-size (default: 16)"
+        "--batch-size", type=int, default=1, help="the server's --batch-size (default: 1)"
     )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument(
+        "--output", type=Path, help="where to write the JSON (default: benchmarks/results/)"
+    )
     args = parser.parse_args()
+    if args.output is None:
+        suffix = "" if args.batch_size == 1 else f"-batch{args.batch_size}"
+        args.output = RESULTS.with_name(f"serve{suffix}.json")
 
     from argmine.corpus import load_graphs
 

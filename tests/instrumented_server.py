@@ -3,8 +3,9 @@
     python tests/instrumented_server.py MODEL_DIR BATCH_LOG
 
 A text containing ``PLEASE FAIL`` makes the model raise; ``SLEEP 1.5`` makes it take 1.5 s
-longer. If two threads are ever inside the model at once, it raises too (so every response
-would be a 500). Each call's number of texts is appended to BATCH_LOG, one line per call.
+longer. Waiting requests are parsed together (``batch_size=16``). If two threads are ever
+inside the model at once, it raises too (so every response would be a 500). Each call's
+number of texts is appended to BATCH_LOG, one line per call.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class InstrumentedMiner:
 
 def main(model_dir: str, batch_log: str) -> None:
     sock = listen("127.0.0.1", 0)
-    miner = InstrumentedMiner(argmine.load(model_dir), Path(batch_log))
-    app = create_app(miner, max_chars=100_000)
+    model = argmine.load(model_dir, precision="float32")  # its graphs do not depend on the batch
+    app = create_app(InstrumentedMiner(model, Path(batch_log)), max_chars=100_000, batch_size=16)
     print(f"instrumented server on http://127.0.0.1:{sock.getsockname()[1]}/", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 

@@ -358,9 +358,11 @@ def test_health_answers_while_a_long_parse_runs(instrumented):
     assert done[0][0] == 200
 
 
-def test_waiting_requests_are_parsed_together_and_answered_separately(instrumented, local_miner):
+def test_waiting_requests_are_parsed_together_and_answered_separately(instrumented, tiny_model_dir):
     """While the model is busy, requests queue; the next call parses them as one batch, each
-    gets its own graph, and one that fails fails alone. Two threads never use the model."""
+    gets its own graph, and one that fails fails alone. Two threads never use the model.
+    (--batch-size 16 and float32 precision, whose graphs do not depend on the batch.)"""
+    local_miner = argmine.load(tiny_model_dir, device="cpu", precision="float32")
     texts = [f"{text} Number {i}." for i, text in enumerate(TEXTS)]
     failing = f"{SECRET} PLEASE FAIL."
     slow = ThreadPoolExecutor(1).submit(post_json, instrumented, "/parse", {"text": "SLEEP 2."})
@@ -432,7 +434,7 @@ def test_command_and_server_share_the_defaults():
     from argmine.cli import serve
 
     assert serve.DEFAULT_MAX_CHARS == server.DEFAULT_MAX_CHARS == 1_000_000
-    assert serve.DEFAULT_BATCH_SIZE == server.MAX_BATCH_DOCUMENTS
+    assert serve.DEFAULT_BATCH_SIZE == server.DEFAULT_BATCH_SIZE == 1
 
 
 def test_serving_beyond_this_machine_comes_with_a_warning(capsys):

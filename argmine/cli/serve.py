@@ -22,8 +22,8 @@ from argmine.cli.parse import add_model_options, load_miner
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_CHARS = 1_000_000
-DEFAULT_BATCH_SIZE = 16
-"""As :data:`argmine.server.DEFAULT_MAX_CHARS` and ``MAX_BATCH_DOCUMENTS`` (not imported from
+DEFAULT_BATCH_SIZE = 1
+"""As :data:`argmine.server.DEFAULT_MAX_CHARS` and ``DEFAULT_BATCH_SIZE`` (not imported from
 there: that needs FastAPI, and every ``argmine`` command builds this parser)."""
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -69,7 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_BATCH_SIZE,
         metavar="N",
         help=f"most texts the model parses in one pass when requests are waiting (default: "
-        f"{DEFAULT_BATCH_SIZE}; 1: one request at a time)",
+        f"{DEFAULT_BATCH_SIZE}, one at a time: a text's graph never depends on other requests; "
+        "more is faster under load, and with int8 precision a graph can then differ slightly)",
     )
     parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="server log (default: info)"
@@ -104,7 +105,12 @@ def run(args: argparse.Namespace) -> int:
 
     sock = listen(args.host, args.port)
     try:
-        miner = load_miner(args.model, args.device)
+        miner = load_miner(
+            args.model,
+            args.device,
+            min_score=getattr(args, "min_score", None),
+            precision=getattr(args, "precision", "auto"),
+        )
         app = create_app(
             miner,
             max_chars=args.max_chars,
