@@ -32,6 +32,8 @@ from argmine.segmentation import (
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 Segments = Sequence[tuple[int, int]]
+SORT_BUFFER = 4
+"""``pipe`` sorts this many batches' worth of texts by length before batching them."""
 MULTITHREADED_HEADS_FROM = 4096
 """Documents of this many tokens or more run their heads on every thread."""
 EncodedBatch = tuple[list[DocumentEncoding], list[torch.Tensor], list[list[tuple[int, int]] | None]]
@@ -113,17 +115,40 @@ class ArgumentMiner:
         segments: Iterable[Segments | None] | None = None,
         min_score: float | None = None,
     ) -> Iterator[ArgumentGraph]:
-        """Graphs for many texts, in input order, encoded ``batch_size`` documents at a time."""
+        """Graphs for many texts, in input order, encoded ``batch_size`` documents at a time.
+
+        Texts are read ``SORT_BUFFER`` batches ahead and batched by length (less padding in
+        float32), then given back in input order. A text's graph never depends on the texts
+        batched with it (int8 encodes each document on its own, see :meth:`encoder_states`).
+        """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         min_score = _check_min_score(min_score)
         texts = iter(texts)
         segment_iter = iter(segments) if segments is not None else None
-        while batch := list(islice(texts, batch_size)):
-            seg_batch = (
-                [next(segment_iter, None) for _ in batch] if segment_iter else [None] * len(batch)
+        while buffer := list(islice(texts, batch_size * SORT_BUFFER)):
+            seg_buffer = (
+                [next(segment_iter, None) for _ in buffer] if segment_iter else [None] * len(buffer)
             )
-            yield from self._decode_batch(self._encode_batch(batch, seg_batch), min_score)
+            yield from self._parse_in_length_order(buffer, seg_buffer, batch_size, min_score)
+
+    def _parse_in_length_order(
+        self,
+        texts: list[str],
+        segments: list[Segments | None],
+        batch_size: int,
+        min_score: float | None,
+    ) -> list[ArgumentGraph]:
+        for text in texts:
+            _check_text(text)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        graphs: list[ArgumentGraph | None] = [None] * len(texts)
+        for k in range(0, len(order), batch_size):
+            chosen = order[k : k + batch_size]
+            encoded = self._encode_batch([texts[i] for i in chosen], [segments[i] for i in chosen])
+            for i, graph in zip(chosen, self._decode_batch(encoded, min_score), strict=True):
+                graphs[i] = graph
+        return graphs
 
     @torch.inference_mode()
     def _encode_batch(self, texts: list[str], segments: list[Segments | None]) -> EncodedBatch:
@@ -132,7 +157,15 @@ class ArgumentMiner:
             _check_text(text)
         given = [_check_segments(s, t) for s, t in zip(segments, texts, strict=True)]
         docs = [self.encode(text) for text in texts]
-        return docs, self.model.encode(docs), given
+        return docs, self.encoder_states(docs), given
+
+    def encoder_states(self, docs: list[DocumentEncoding]) -> list[torch.Tensor]:
+        """Token states of each document: one batched pass in float32; in int8, one pass per
+        document, because dynamic quantization scales activations per encoder call, so a
+        batch's other texts and its padding would change a text's graph."""
+        if self.precision == "int8":
+            return [self.model.encode([doc])[0] for doc in docs]
+        return self.model.encode(docs)
 
     @torch.inference_mode()
     def _decode_batch(

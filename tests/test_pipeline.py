@@ -135,3 +135,16 @@ def test_corrupt_model_file_is_named(tiny_model_dir, tmp_path, name):
 def test_missing_model_folder_is_named(tmp_path):
     with pytest.raises(ModelLoadError, match="no model folder"):
         argmine.load(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8"])
+def test_a_texts_graph_does_not_depend_on_its_batch(tiny_model_dir, tiny_graphs, precision):
+    from argmine.precision import int8_supported
+
+    if precision == "int8" and not int8_supported():
+        pytest.skip("int8 needs an x86 CPU")
+    miner = argmine.load(tiny_model_dir, precision=precision)
+    texts = [g.text for g in tiny_graphs] + ["Cars pollute. " * 40, "Ban cars now."]
+    alone = [miner.parse(t).to_dict() for t in texts]
+    assert [g.to_dict() for g in miner.pipe(texts, batch_size=3)] == alone
+    assert [g.to_dict() for g in miner.pipe(texts[::-1], batch_size=2)] == alone[::-1]
