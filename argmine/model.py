@@ -241,6 +241,27 @@ class ArgumentModel(nn.Module):
             )
         self.load_state_dict({k: v.float() for k, v in weights.items()}, strict=False)
 
+    def load_initial_weights(self, name_or_folder: str | Path) -> list[str]:
+        """Start from a trained model's weights (same base); returns the heads it lacked,
+        which keep their fresh initialisation."""
+        from argmine.registry import resolve_model
+
+        folder = resolve_model(str(name_or_folder))
+        saved = ModelConfig.from_dict(_read_json(folder / CONFIG_NAME))
+        if saved.base_sha256 != self.config.base_sha256 or bool(saved.lora) != bool(
+            self.config.lora
+        ):
+            raise ModelLoadError(
+                f"{folder / CONFIG_NAME}: init_from needs a model on the same base "
+                f"({self.config.base_model}) adapted the same way"
+            )
+        weights = _read_weights(folder / WEIGHTS_NAME)
+        own = self.state_dict()
+        usable = {k: v.float() for k, v in weights.items() if k in own and own[k].shape == v.shape}
+        self.load_state_dict(usable, strict=False)
+        missing = {k for k, t in own.items() if self.is_stored(k, t) and k not in usable}
+        return sorted({k.split(".")[0] for k in missing})
+
     def merge_adapters(self) -> None:
         """Fold LoRA adapters into the encoder weights, keeping them aside for saving."""
         self.merged_adapters = {

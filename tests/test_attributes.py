@@ -4,6 +4,7 @@ their training signal, their scores, and the confidence threshold on relations."
 from __future__ import annotations
 
 import pytest
+import torch
 from conftest import make_graph
 
 from argmine.evaluation import counterfactual_scores, proposition_type_scores
@@ -164,3 +165,34 @@ def test_a_lead_in_covered_by_another_unit_is_left_alone():
     second = (*_at(REFINE_TEXT, "fall"), 0.5)
     refined = refine_to_sentences(REFINE_TEXT, [first, second])
     assert [REFINE_TEXT[a:b] for a, b, _ in refined] == ["They should", "fall"]
+
+
+@pytest.mark.slow
+def test_a_second_stage_trains_new_heads_on_a_frozen_encoder(tmp_path, tiny_graphs, sentences):
+    first = TrainConfig(
+        name="stage-one",
+        encoder_layers=1,
+        max_steps=4,
+        batch_size=2,
+        output_dir=str(tmp_path / "one"),
+        loss_weights={"tags": 1, "types": 1, "links": 1},
+    )
+    before = train(first, tiny_graphs, dev_graphs=[], log=lambda _: None)
+    assert before.model.counterfactual is None
+    second = TrainConfig(
+        name="stage-two",
+        encoder_layers=1,
+        max_steps=4,
+        batch_size=2,
+        init_from=str(tmp_path / "one"),
+        freeze_encoder=True,
+        loss_weights={"counterfactual": 1, "counterfactual_tags": 1},
+    )
+    lines = []
+    after = train(second, sentences, dev_graphs=[], log=lines.append)
+    assert any("started from" in line and "counterfactual" in line for line in lines)
+    assert after.model.counterfactual is not None
+    old, new = before.model.state_dict(), after.model.state_dict()
+    for name, tensor in old.items():
+        if name.startswith(("encoder.", "tagger.", "classifier.", "relations.")):
+            assert torch.equal(tensor, new[name]), name

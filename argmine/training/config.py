@@ -47,6 +47,11 @@ class TrainConfig:
     ``target_modules``); the saved model then stores only the adapters and the heads."""
     speed_class: str | None = None
     """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
+    init_from: str | None = None
+    """Start from this trained model (a name or folder on the same base) instead of the bare
+    base: its weights are loaded, heads it lacks start fresh. For a second training stage."""
+    freeze_encoder: bool = False
+    """Train the heads only; the encoder keeps the weights it starts with."""
     train: list[CorpusSelection] = field(default_factory=list)
     dev: list[CorpusSelection] = field(default_factory=list)
     epochs: float = 6

@@ -68,6 +68,11 @@ def train(
         raise ValueError("no training documents: the config's 'train' corpora are empty")
     tokenizer = load_tokenizer(base_source(config.encoder))
     model = ArgumentModel.from_base(config.model_config())
+    if config.init_from:
+        fresh = model.load_initial_weights(config.init_from)
+        log(f"started from {config.init_from}" + (f"; new: {', '.join(fresh)}" if fresh else ""))
+    if config.freeze_encoder:
+        model.encoder.requires_grad_(False)
     if (model.config.max_length, model.config.stride) != (config.max_length, config.stride):
         log(
             f"windows of {model.config.max_length} tokens, stride {model.config.stride}: "
