@@ -66,10 +66,14 @@ def apply_precision(encoder: nn.Module, precision: str) -> nn.Module:
 
 
 def quantize_linear_layers(encoder: nn.Module) -> nn.Module:
-    """Every ``nn.Linear`` of ``encoder`` as a dynamically quantized int8 layer."""
-    from torch.ao.quantization import quantize_dynamic
+    """Every ``nn.Linear`` of ``encoder`` as a dynamically quantized int8 layer, with one
+    weight scale per output channel (a single scale per matrix lost 0.03 dev link F1 and 0.06
+    proposition-type macro-F1 on the shipped model; per channel it was also faster here)."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     with warnings.catch_warnings():  # torch.ao announces a successor; the kernels are the same
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*deprecated.*")
-        return quantize_dynamic(encoder.eval(), {nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(
+            encoder.eval(), {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+        )

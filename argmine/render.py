@@ -25,6 +25,8 @@ TYPE_COLORS: dict[str, str] = {
     "evidence": "#b9e4c1",
 }
 OTHER_COLOR = "#dddddd"
+WEAK_RELATION = 0.5
+"""Relations scored below this are drawn fainter (HTML) or dimmed with a "?" (tree)."""
 RELATION_COLORS = {"support": "#1b7f3a", "attack": "#c0392b"}
 ANSI = {
     "conclusion": "\033[1;33m",
@@ -97,7 +99,10 @@ class _TreeDrawer:
         return f"{self.paint(c.type, f'[{tag}]')} {_one_line(c.text)}"
 
     def edge(self, r: Relation) -> str:
-        return self.paint(r.type, r.type + (f" {r.score:.2f}" if r.score is not None else ""))
+        label = r.type + (f" {r.score:.2f}" if r.score is not None else "")
+        if is_weak(r):
+            return self.paint("dim", f"{label}?")  # a guess, not drawn like a solid link
+        return self.paint(r.type, label)
 
     def paint(self, key: str, text: str) -> str:
         if not self.color or key not in ANSI:
@@ -329,14 +334,20 @@ def _relations_table(graph: ArgumentGraph) -> str:
         source, target = graph.component(r.source), graph.component(r.target)
         score = f"{r.score:.2f}" if r.score is not None else ""
         color = RELATION_COLORS.get(r.type, "#444")
+        weak = " weak" if is_weak(r) else ""
         rows.append(
-            f'<tr class="relation rel-{html.escape(r.type)}">'
+            f'<tr class="relation rel-{html.escape(r.type)}{weak}">'
             f"<td>{_component_cell(source)}</td>"
             f'<td class="type" style="color:{color}">{html.escape(r.type)}s &rarr;</td>'
             f'<td>{_component_cell(target)}</td><td class="score">{score}</td></tr>'
         )
     head = "<tr><th>source</th><th>relation</th><th>target</th><th>score</th></tr>"
     return f'<h2>Relations</h2><table class="relations">{head}{"".join(rows)}</table>'
+
+
+def is_weak(relation: Relation) -> bool:
+    """A relation the model scored below :data:`WEAK_RELATION`: shown, but as a guess."""
+    return relation.score is not None and relation.score < WEAK_RELATION
 
 
 def _component_cell(c: Component) -> str:
@@ -370,6 +381,8 @@ table.relations { border-collapse: collapse; width: 100%; font-size: 0.95em; }
 table.relations th, table.relations td { text-align: left; padding: 0.35em 0.5em;
   border-bottom: 1px solid #eee; vertical-align: top; }
 table.relations td.type { font-weight: bold; white-space: nowrap; }
+table.relations tr.weak { opacity: 0.55; }
+table.relations tr.weak td.type { font-weight: normal; font-style: italic; }
 a.ref { padding: 0.05em 0.35em; border-radius: 0.3em; color: inherit; text-decoration: none;
   font-size: 0.85em; white-space: nowrap; }
 figure.picture svg { max-width: 100%; height: auto; }

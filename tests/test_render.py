@@ -298,3 +298,26 @@ def test_html_in_a_real_browser(tmp_path, graph_file, tiny_graphs):
     dom = done.stdout.decode("utf-8")
     for component in graph:
         assert f">{component.text}<span" in dom
+
+
+def test_weak_relations_look_like_guesses():
+    from argmine.graph import ArgumentGraph, Component, Relation
+    from argmine.render import graph_html, graph_tree
+
+    text = "Ban cars. Cars pollute. Buses are fine."
+    units = [(0, 8), (10, 22), (24, 38)]
+    components = [
+        Component(f"c{i}", a, b, text[a:b], "claim", 0.9) for i, (a, b) in enumerate(units)
+    ]
+    graph = ArgumentGraph(
+        text,
+        components,
+        [Relation("c1", "c0", "support", 0.91), Relation("c2", "c0", "attack", 0.2)],
+    )
+    tree = graph_tree(graph)
+    assert "support 0.91 " in tree and "attack 0.20? " in tree
+    page = graph_html(graph)
+    assert page.count('class="relation rel-attack weak"') == 1
+    assert 'class="relation rel-support"' in page
+    dot = graph.to_dot()
+    assert "penwidth=2.77" in dot and "penwidth=1.00" in dot

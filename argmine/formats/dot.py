@@ -66,4 +66,6 @@ def _node(c: Component, max_text: int) -> str:
 def _edge(r: Relation) -> str:
     label = r.type if r.score is None else f"{r.type} ({r.score:.2f})"
     style = EDGE_STYLES[r.type]
+    if r.score is not None:  # the likelier the link, the thicker the line
+        style += f", penwidth={0.5 + 2.5 * r.score:.2f}"
     return f"{quote(r.source)} -> {quote(r.target)} [label={quote(label)}, {style}];"
