@@ -40,8 +40,9 @@ opinion articles on policy. Output is a starting point for analysis or annotatio
 exported to brat/INCEpTION for correction), not a verdict on any text.
 
 ## Limits
-- Trained on about 700 documents from three sources; it knows their annotation schemes, not the
-  full variety of argumentative writing. Expect lower scores on other genres and on essays.
+- Its argument heads learned from about 700 documents from three sources; it knows their
+  annotation schemes, not the full variety of argumentative writing. Expect lower scores on
+  other genres and on essays.
 - Every component has at most one outgoing relation (the decoder builds a forest), as in the
   training data; texts whose units support several claims lose the extra links.
 - `counterfactual`, `antecedent` and `consequent` were learned from news sentences (SemEval-2020
@@ -63,6 +64,7 @@ def write_model_card(folder: str | Path) -> Path:
 def render_model_card(folder: Path) -> str:
     config = _read(folder / "config.json")
     training = _read(folder / "training_config.json")
+    stages = _read_list(folder / "training_stages.json")
     results = {p.stem: _read(p) for p in sorted((folder / "results").glob("*.json"))}
     name = config.get("name", folder.name)
     parts = [
@@ -72,7 +74,7 @@ def render_model_card(folder: Path) -> str:
         f"evidence), support/attack relations, on {_base_description(config)}. Load it with "
         f"`argmine.load({name!r})` or `argmine.load(path)`.",
         "",
-        _training_section(training),
+        _training_section(training, stages),
         _results_section(results),
         INTENDED_USE,
         _storage_section(config),
@@ -96,36 +98,27 @@ def _base_description(config: dict[str, Any]) -> str:
     return f"the base encoder `{base}`{licence}, adapted by {how}"
 
 
-def _training_section(training: dict[str, Any]) -> str:
+def _training_section(training: dict[str, Any], stages: list[dict[str, Any]]) -> str:
     if not training:
         return "## Training\nNo training record in this folder.\n"
-    sources = training.get("train", [])
-    rows = "\n".join(
-        f"| {s['name']} | {s.get('split') or 'all'} | {s.get('repeat', 1)} | "
-        f"{LICENCES.get(s['name'], 'see the corpus folder')} |"
-        for s in sources
-    )
-    hyper = ", ".join(
-        f"{k}={training[k]}"
-        for k in (
-            "epochs",
-            "batch_size",
-            "encoder_lr",
-            "head_lr",
-            "dropout",
-            "max_length",
-            "average_from",
-            "seed",
+    if not stages:
+        body = _stage_description(training)
+    else:
+        steps = [*stages, training]
+        body = (
+            f"Trained in {len(steps)} stages, each starting from the model of the one before; "
+            + (
+                f"`argmine train --config {training.get('config_file')}` runs them all (an earlier "
+                "stage whose output folder already holds its model is reused).\n\n"
+            )
         )
-        if training.get(k) is not None
-    )
-    config_file = training.get("config_file", "training/configs/default.json")
+        body += "\n".join(
+            f"### Stage {k}: `{step.get('config_file')}`\n{_stage_description(step)}"
+            for k, step in enumerate(steps, start=1)
+        )
     return (
         "## Training\n"
-        "| corpus | split | repeat | licence |\n|---|---|---|---|\n"
-        f"{rows}\n\n"
-        f"Hyper-parameters: {hyper}. Reproduce: `argmine train --config {config_file}` "
-        f"(on {training.get('encoder', 'its base')}).\n\n"
+        f"{body}\n"
         f"{_auxiliary_heads(training)}"
         "Decoding settings are chosen at the end of training on the dev corpora, from the short "
         'lists in the config: the prior on "no target" and the score below which a relation is '
@@ -133,6 +126,39 @@ def _training_section(training: dict[str, Any]) -> str:
         "sentence boundaries, and the counterfactual detector's threshold. Dev scores below "
         "are measured with the settings chosen on them.\n"
     )
+
+
+def _stage_description(training: dict[str, Any]) -> str:
+    """One run's corpora (with licences), hyper-parameters and the command that repeats it."""
+    rows = "\n".join(
+        f"| {s['name']} | {s.get('split') or 'all'} | {s.get('repeat', 1)} | "
+        f"{s.get('sample') or 'all'} | {LICENCES.get(s['name'], 'see the corpus folder')} |"
+        for s in training.get("train", [])
+    )
+    hyper = ", ".join(
+        f"{k}={training[k]}" for k in HYPER_PARAMETERS if training.get(k) not in (None, False)
+    )
+    config_file = training.get("config_file", "training/configs/default.json")
+    return (
+        "| corpus | split | repeat | documents an epoch | licence |\n|---|---|---|---|---|\n"
+        f"{rows}\n\n"
+        f"Hyper-parameters: {hyper}. Reproduce: `argmine train --config {config_file}` "
+        f"(on {training.get('encoder', 'its base')}).\n"
+    )
+
+
+HYPER_PARAMETERS = (
+    "init_from",
+    "freeze_encoder",
+    "epochs",
+    "batch_size",
+    "encoder_lr",
+    "head_lr",
+    "dropout",
+    "max_length",
+    "average_from",
+    "seed",
+)
 
 
 def _auxiliary_heads(training: dict[str, Any]) -> str:
@@ -251,3 +277,7 @@ def _storage_section(config: dict[str, Any]) -> str:
 
 def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _read_list(path: Path) -> list[Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []

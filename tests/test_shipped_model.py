@@ -38,6 +38,11 @@ def test_finds_the_counterfactual_conclusion(graph):
     )
     assert unit.type == "conclusion"
     assert unit.attributes["counterfactual"] is True
+    spans = {part: unit.attributes[part] for part in ("antecedent", "consequent")}
+    assert {part: graph.text[a:b] for part, (a, b) in spans.items()} == {
+        "antecedent": "if ContactPoint had been running at the time",
+        "consequent": "it would have made no difference to the fate of these unfortunate children",
+    }
 
 
 def test_social_workers_support_the_counterfactual(graph):

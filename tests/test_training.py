@@ -278,3 +278,49 @@ def test_every_shipped_config_loads_and_only_shipped_recipes_write_into_models(p
         assert config.output_dir == f"models/{shipped[path.name]}" == f"models/{config.name}"
     else:
         assert not str(config.output_dir or "").startswith("models/")
+
+
+def _stage_configs(tmp_path: Path, corpus: Path, first_steps: int = 2) -> Path:
+    """A two-stage recipe: ``first.json`` trains into ``first``, ``second.json`` starts from it."""
+    first = dict(
+        TINY_CONFIG, name="first", max_steps=first_steps, output_dir=str(tmp_path / "first")
+    )
+    first["train"] = [str(corpus)]
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    second = dict(first, name="second", output_dir=str(tmp_path / "second"))
+    second.update(init_from="first.json", freeze_encoder=True, max_steps=2)
+    (tmp_path / "second.json").write_text(json.dumps(second))
+    return tmp_path / "second.json"
+
+
+@pytest.mark.slow
+def test_a_staged_recipe_trains_its_first_stage_once_and_reuses_it(tmp_path, tiny_graphs, capsys):
+    corpus = tmp_path / "mine.jsonl"
+    write_jsonl(tiny_graphs, corpus)
+    second = _stage_configs(tmp_path, corpus)
+    assert main(["train", "--config", str(second)]) == 0
+    assert "training it first" in capsys.readouterr().out
+    weights = (tmp_path / "second" / "model.safetensors").read_bytes()
+    first_weights = (tmp_path / "first" / "model.safetensors").stat().st_mtime_ns
+
+    assert main(["train", "--config", str(second)]) == 0
+    assert "reusing the model" in capsys.readouterr().out
+    assert (tmp_path / "first" / "model.safetensors").stat().st_mtime_ns == first_weights
+    assert (tmp_path / "second" / "model.safetensors").read_bytes() == weights
+    saved = json.loads((tmp_path / "second" / "training_config.json").read_text())
+    assert saved["init_from"] == "first.json"  # the recipe as written, not the folder
+    stages = json.loads((tmp_path / "second" / "training_stages.json").read_text())
+    assert [stage["name"] for stage in stages] == ["first"]
+    card = (tmp_path / "second" / "README.md").read_text()
+    assert "### Stage 1: `" in card and "### Stage 2: `" in card and "freeze_encoder=True" in card
+
+    _stage_configs(tmp_path, corpus, first_steps=3)  # the first stage's recipe changed
+    assert main(["train", "--config", str(second)]) == 0
+    assert "training it first" in capsys.readouterr().out
+
+
+def test_a_missing_stage_config_is_a_clear_error(tmp_path, capsys):
+    config = tmp_path / "second.json"
+    config.write_text(json.dumps(dict(TINY_CONFIG, init_from="nowhere.json")))
+    assert main(["train", "--config", str(config), "--train", str(tmp_path)]) != 0
+    assert "no training config at nowhere.json" in capsys.readouterr().err

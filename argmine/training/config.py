@@ -11,6 +11,18 @@ from argmine.bases import DEFAULT_BASE
 from argmine.encoders import lora_settings
 from argmine.model import ModelConfig
 
+RUN_ONLY_SETTINGS = (
+    "name",
+    "version",
+    "output_dir",
+    "config_file",
+    "log_every",
+    "threads",
+    "checkpoint_every",
+)
+"""Config keys that do not change the weights: they may differ between a run and its
+resumption, or between an earlier stage and the run that reuses its model."""
+
 
 @dataclass
 class CorpusSelection:
@@ -133,6 +145,12 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def model_settings(self) -> dict[str, Any]:
+        """The settings that decide the trained model, as plain JSON (run-only keys left out):
+        a checkpoint or an earlier stage is reused only when these match."""
+        data = json.loads(json.dumps(self.to_dict()))
+        return {k: v for k, v in data.items() if k not in RUN_ONLY_SETTINGS}
 
     @property
     def learns_counterfactuals(self) -> bool:

@@ -35,6 +35,7 @@ from argmine.pipeline import ArgumentMiner
 from argmine.training.config import CorpusSelection, TrainConfig
 from argmine.training.examples import Example, make_example
 from argmine.training.losses import AuxiliaryHeads, batch_losses
+from argmine.training.stages import STAGES_NAME, earlier_stages, prepare_initial_stage
 
 Pool = tuple[list[Example], int | None]
 """The examples of one training source and how many to draw each epoch (None: all)."""
@@ -56,6 +57,8 @@ def train(
     device = resolve_device(device)
     if (resume or config.checkpoint_every) and not config.output_dir:
         raise ValueError("checkpoints (checkpoint_every, --resume) need an output folder (-o)")
+    # first, so that this stage's run is the same whether the earlier one ran now or before
+    initial = prepare_initial_stage(config, lambda stage: train(stage, log=log, device=device), log)
     seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -68,9 +71,9 @@ def train(
         raise ValueError("no training documents: the config's 'train' corpora are empty")
     tokenizer = load_tokenizer(base_source(config.encoder))
     model = ArgumentModel.from_base(config.model_config())
-    if config.init_from:
-        fresh = model.load_initial_weights(config.init_from)
-        log(f"started from {config.init_from}" + (f"; new: {', '.join(fresh)}" if fresh else ""))
+    if initial:
+        fresh = model.load_initial_weights(initial)
+        log(f"started from {initial}" + (f"; new: {', '.join(fresh)}" if fresh else ""))
     if config.freeze_encoder:
         model.encoder.requires_grad_(False)
     if (model.config.max_length, model.config.stride) != (config.max_length, config.stride):
@@ -113,7 +116,7 @@ def train(
         tune_decoding(miner, dev_graphs, config, log)
         log(format_report(evaluate(miner, dev_graphs), title="dev"))
     if config.output_dir:
-        save_trained(miner, config)
+        save_trained(miner, config, earlier_stages(config, initial))
         remove_checkpoint(checkpoint_path(config.output_dir))
         log(f"saved to {config.output_dir}")
     return miner
@@ -230,7 +233,7 @@ class TrainingRun:
         save_checkpoint(
             path,
             {
-                "config": _resumable_settings(self.config),
+                "config": self.config.model_settings(),
                 "weights": _trained_state(self.model),
                 "auxiliary": self.auxiliary.state_dict() if self.auxiliary else {},
                 "optimizer": self.optimizer.state_dict(),
@@ -248,7 +251,7 @@ class TrainingRun:
     def restore(self, path: Path) -> None:
         """Continue from the checkpoint at ``path``, refusing one written by another recipe."""
         state = load_checkpoint(path)
-        saved, current = state.get("config", {}), _resumable_settings(self.config)
+        saved, current = state.get("config", {}), self.config.model_settings()
         differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
         if differ:
             raise CheckpointError(
@@ -276,15 +279,6 @@ def total_steps(config: TrainConfig, n_documents: int) -> int:
     batches_per_epoch = math.ceil(n_documents / config.batch_size)
     steps_per_epoch = math.ceil(batches_per_epoch / config.accumulate)
     return config.max_steps or max(1, round(config.epochs * steps_per_epoch))
-
-
-RUN_ONLY_SETTINGS = ("output_dir", "config_file", "log_every", "threads", "checkpoint_every")
-"""Config keys that may change between a run and its resumption: they do not change the model."""
-
-
-def _resumable_settings(config: TrainConfig) -> dict[str, Any]:
-    data = json.loads(json.dumps(config.to_dict()))  # plain JSON types, as a checkpoint keeps
-    return {k: v for k, v in data.items() if k not in RUN_ONLY_SETTINGS}
 
 
 def _trained_state(model: ArgumentModel) -> dict[str, torch.Tensor]:
@@ -410,13 +404,19 @@ def _tune_counterfactual_threshold(
     miner.config.counterfactual_threshold = best
 
 
-def save_trained(miner: ArgumentMiner, config: TrainConfig) -> None:
-    """Save the model with its training config and a fresh model card (old results dropped)."""
+def save_trained(
+    miner: ArgumentMiner, config: TrainConfig, stages: Sequence[dict[str, Any]] = ()
+) -> None:
+    """Save the model with its training config (and those of its earlier ``stages``) and a
+    fresh model card (old results dropped)."""
     from argmine.modelcard import write_model_card
 
     folder = Path(config.output_dir)
     miner.save_pretrained(folder)
     (folder / "training_config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    (folder / STAGES_NAME).unlink(missing_ok=True)
+    if stages:
+        (folder / STAGES_NAME).write_text(json.dumps(list(stages), indent=2) + "\n")
     for stale in (folder / "results").glob("*.json"):
         stale.unlink()
     write_model_card(folder)
