@@ -1,10 +1,9 @@
 """Training in stages: a config whose ``init_from`` names another training config.
 
-The shipped recipe trains the argument heads with the encoder first, then the counterfactual
-heads on the frozen encoder (joint training cost argument scores, see the model card). One
-command must still reproduce the model, so ``argmine train --config default.json`` trains
-the first stage when its output is missing or was trained from another recipe, and reuses
-it otherwise.
+A second stage starts from the model of the first, for example to add the counterfactual
+heads to an argument model (training/configs/ablations/counterfactual-stage.json). One command
+must still reproduce the result, so ``argmine train --config second.json`` trains the first
+stage when its output is missing or was trained from other settings, and reuses it otherwise.
 """
 
 from __future__ import annotations
