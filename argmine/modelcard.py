@@ -66,6 +66,7 @@ def render_model_card(folder: Path) -> str:
     training = _read(folder / "training_config.json")
     stages = _read_list(folder / "training_stages.json")
     results = {p.stem: _read(p) for p in sorted((folder / "results").glob("*.json"))}
+    seeds = results.pop("seeds", None)
     name = config.get("name", folder.name)
     parts = [
         f"# {name} {config.get('version', '')}".rstrip(),
@@ -76,6 +77,7 @@ def render_model_card(folder: Path) -> str:
         "",
         _training_section(training, stages),
         _results_section(results),
+        _seed_section(seeds),
         INTENDED_USE,
         _storage_section(config),
     ]
@@ -241,6 +243,31 @@ def _argument_rows(gu: dict[str, Any], e2e: dict[str, Any]) -> list[str]:
         f"| end to end: relation F1 | {e2e['relation']['f1']:.3f} |",
     ]
     return rows
+
+
+def _seed_section(seeds: dict[str, Any] | None) -> str:
+    """Each headline score per training seed, with the spread (max - min)."""
+    if not seeds or not seeds.get("runs"):
+        return ""
+    runs = seeds["runs"]
+    metrics = [k for k in runs[0] if k not in ("model", "seed")]
+    header = "| metric | " + " | ".join(f"seed {r['seed']}" for r in runs) + " | mean | spread |"
+    lines = ["### Seed spread", "", header, "|---" * (len(runs) + 3) + "|"]
+    for metric in metrics:
+        values = [r[metric] for r in runs if metric in r]
+        cells = " | ".join(f"{v:.3f}" for v in values)
+        mean, spread = sum(values) / len(values), max(values) - min(values)
+        lines.append(f"| {metric} | {cells} | {mean:.3f} | {spread:.3f} |")
+    lines += [
+        "",
+        "The same recipe trained with each seed, scored in float32 on the same dev documents "
+        "(CDCP dev; SemEval-2020 Task 5 dev).",
+        "",
+        f"Reproduce: `{seeds.get('command')}` (after training each seed with "
+        "`argmine train --config CONFIG --seed N -o FOLDER`)",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _interval(bounds: list[float] | None) -> str:

@@ -324,3 +324,19 @@ def test_a_missing_stage_config_is_a_clear_error(tmp_path, capsys):
     config.write_text(json.dumps(dict(TINY_CONFIG, init_from="nowhere.json")))
     assert main(["train", "--config", str(config), "--train", str(tmp_path)]) != 0
     assert "no training config at nowhere.json" in capsys.readouterr().err
+
+
+def test_the_model_card_shows_each_seed_and_the_spread(tmp_path):
+    from argmine.modelcard import render_model_card
+
+    runs = [
+        {"model": "a", "seed": 13, "link F1": 0.30, "component macro-F1": 0.60},
+        {"model": "b", "seed": 14, "link F1": 0.36, "component macro-F1": 0.62},
+    ]
+    (tmp_path / "results").mkdir()
+    seeds = {"runs": runs, "command": "python training/seed_spread.py a b --model-card m"}
+    (tmp_path / "results" / "seeds.json").write_text(json.dumps(seeds))
+    card = render_model_card(tmp_path)
+    assert "| metric | seed 13 | seed 14 | mean | spread |" in card
+    assert "| link F1 | 0.300 | 0.360 | 0.330 | 0.060 |" in card
+    assert "python training/seed_spread.py a b --model-card m" in card
