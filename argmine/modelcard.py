@@ -81,7 +81,7 @@ def render_model_card(folder: Path) -> str:
         INTENDED_USE,
         _storage_section(config),
     ]
-    return "\n".join(parts)
+    return "\n".join(part for part in parts if part is not None)
 
 
 def _base_description(config: dict[str, Any]) -> str:
@@ -109,12 +109,9 @@ def _training_section(training: dict[str, Any], stages: list[dict[str, Any]]) ->
         steps = [*stages, training]
         body = (
             f"Trained in {len(steps)} stages, each starting from the model of the one before; "
-            + (
-                f"`argmine train --config {training.get('config_file')}` runs them all (an earlier "
-                "stage whose output folder already holds its model is reused).\n\n"
-            )
-        )
-        body += "\n".join(
+            f"`argmine train --config {training.get('config_file')}` runs them all (an earlier "
+            "stage whose output folder already holds its model is reused).\n\n"
+        ) + "\n".join(
             f"### Stage {k}: `{step.get('config_file')}`\n{_stage_description(step)}"
             for k, step in enumerate(steps, start=1)
         )
@@ -245,10 +242,10 @@ def _argument_rows(gu: dict[str, Any], e2e: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _seed_section(seeds: dict[str, Any] | None) -> str:
-    """Each headline score per training seed, with the spread (max - min)."""
+def _seed_section(seeds: dict[str, Any] | None) -> str | None:
+    """Each headline score per training seed, with the spread (max - min); None without."""
     if not seeds or not seeds.get("runs"):
-        return ""
+        return None
     runs = seeds["runs"]
     metrics = [k for k in runs[0] if k not in ("model", "seed")]
     header = "| metric | " + " | ".join(f"seed {r['seed']}" for r in runs) + " | mean | spread |"
