@@ -169,24 +169,21 @@ def test_a_lead_in_covered_by_another_unit_is_left_alone():
 
 @pytest.mark.slow
 def test_a_second_stage_trains_new_heads_on_a_frozen_encoder(tmp_path, tiny_graphs, sentences):
+    tiny = {"encoder_layers": 1, "max_steps": 4, "batch_size": 2}
     first = TrainConfig(
         name="stage-one",
-        encoder_layers=1,
-        max_steps=4,
-        batch_size=2,
         output_dir=str(tmp_path / "one"),
         loss_weights={"tags": 1, "types": 1, "links": 1},
+        **tiny,
     )
     before = train(first, tiny_graphs, dev_graphs=[], log=lambda _: None)
     assert before.model.counterfactual is None
     second = TrainConfig(
         name="stage-two",
-        encoder_layers=1,
-        max_steps=4,
-        batch_size=2,
         init_from=str(tmp_path / "one"),
         freeze_encoder=True,
         loss_weights={"counterfactual": 1, "counterfactual_tags": 1},
+        **tiny,
     )
     lines = []
     after = train(second, sentences, dev_graphs=[], log=lines.append)

@@ -66,18 +66,23 @@ def _build_microtexts(distribution: Path, out: Path) -> Path:
 
 
 def _build_cdcp(distribution: Path, out: Path) -> Path:
-    if not distribution.is_dir():
-        raise FileNotFoundError(f"{distribution} does not exist: expected the CDCP distribution")
-    target = out / "cdcp.jsonl"
-    write_jsonl(read_cdcp(distribution), target)
-    return target
+    return _convert(distribution, read_cdcp, out / "cdcp.jsonl", "the CDCP distribution")
 
 
 def _build_semeval(distribution: Path, out: Path) -> Path:
+    return _convert(
+        distribution,
+        read_semeval_counterfactuals,
+        out / "semeval2020-task5.jsonl",
+        "SemEval-2020 Task 5",
+    )
+
+
+def _convert(distribution: Path, reader, target: Path, expected: str) -> Path:
+    """Read a source distribution folder into our JSONL records at ``target``."""
     if not distribution.is_dir():
-        raise FileNotFoundError(f"{distribution} does not exist: expected SemEval-2020 Task 5")
-    target = out / "semeval2020-task5.jsonl"
-    write_jsonl(read_semeval_counterfactuals(distribution), target)
+        raise FileNotFoundError(f"{distribution} does not exist: expected {expected}")
+    write_jsonl(reader(distribution), target)
     return target
 
 
