@@ -102,6 +102,9 @@ class ModelConfig:
     """Detector score from which a component is a counterfactual."""
     speed_class: str | None = None
     """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
+    cpu_precision: str = "int8"
+    """What ``precision="auto"`` picks on an x86 CPU: ``int8``, unless quantizing was measured
+    to cost this model quality (then ``float32``)."""
     lora: dict[str, Any] | None = None
     """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
     base_sha256: str = ""

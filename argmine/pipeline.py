@@ -50,7 +50,7 @@ class ArgumentMiner:
         precision: str = "float32",
     ) -> None:
         self.device = resolve_device(device)
-        self.precision = resolve_precision(precision, self.device)
+        self.precision = resolve_precision(precision, self.device, model.config.cpu_precision)
         """The encoder's arithmetic: ``float32``, ``int8`` or ``bfloat16`` (see
         :mod:`argmine.precision`)."""
         model.encoder = apply_precision(model.encoder, self.precision)
@@ -75,8 +75,9 @@ class ArgumentMiner:
 
         ``device``: ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where
         there is one). A model trained on a GPU loads on a CPU-only machine. ``precision``:
-        ``auto`` (default: int8 on x86 CPUs, float32 elsewhere), ``int8``, ``bfloat16`` or
-        ``float32`` (the reference); see :mod:`argmine.precision`.
+        ``auto`` (default: int8 on x86 CPUs unless the model's config says int8 harms it,
+        float32 elsewhere), ``int8``, ``bfloat16`` or ``float32`` (the reference); see
+        :mod:`argmine.precision`.
         """
         from argmine.registry import resolve_model
 

@@ -8,6 +8,8 @@
   bfloat16 instructions (AVX512-BF16, AMX) or on a GPU, emulated and slow elsewhere.
 - ``auto``: the fastest path that holds quality here: ``int8`` on an x86 CPU, ``float32``
   elsewhere (GPUs, Apple and ARM CPUs). The README gives the measurements behind that choice.
+  A model whose quality int8 was measured to harm says so in its config (``cpu_precision``:
+  ``float32``), and ``auto`` then keeps it in float32 on CPUs too.
 
 Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a loading choice.
 """
@@ -27,14 +29,18 @@ class PrecisionError(ValueError):
     """A precision that is unknown or cannot run on the chosen device."""
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """The concrete precision ``precision`` stands for on ``device``."""
+def resolve_precision(precision: str, device: torch.device, cpu_precision: str = "int8") -> str:
+    """The concrete precision ``precision`` stands for on ``device``; ``cpu_precision`` is the
+    model's choice for ``auto`` on a CPU (``int8`` or ``float32``)."""
     if precision not in PRECISIONS:
         raise PrecisionError(
             f"unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})"
         )
+    if cpu_precision not in ("int8", "float32"):
+        raise PrecisionError(f"a model's cpu_precision is int8 or float32, not {cpu_precision!r}")
     if precision == "auto":
-        return "int8" if device.type == "cpu" and int8_supported() else "float32"
+        cpu_int8 = device.type == "cpu" and int8_supported() and cpu_precision == "int8"
+        return "int8" if cpu_int8 else "float32"
     if precision == "int8" and device.type != "cpu":
         raise PrecisionError(f"int8 runs on the CPU only, not on {device.type}")
     if precision == "int8" and not int8_supported():

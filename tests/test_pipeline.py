@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
 import argmine
-from argmine.model import ModelLoadError
+from argmine.model import ModelConfig, ModelLoadError
 from argmine.pipeline import ArgumentMiner
 
 
@@ -106,6 +107,30 @@ def test_precision_choices_are_checked_before_loading(tiny_model_dir):
         argmine.load(tiny_model_dir, precision="int4")
     auto = argmine.load(tiny_model_dir)
     assert auto.precision in ("int8", "float32")
+
+
+def test_auto_precision_follows_the_models_cpu_choice():
+    import torch
+
+    from argmine.precision import PrecisionError, int8_supported, resolve_precision
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert resolve_precision("auto", cpu) == ("int8" if int8_supported() else "float32")
+    assert resolve_precision("auto", cpu, cpu_precision="float32") == "float32"
+    assert resolve_precision("auto", gpu, cpu_precision="int8") == "float32"
+    if int8_supported():  # asking for int8 by name still gets it
+        assert resolve_precision("int8", cpu, cpu_precision="float32") == "int8"
+    with pytest.raises(PrecisionError, match="cpu_precision is int8 or float32"):
+        resolve_precision("auto", cpu, cpu_precision="int4")
+
+
+def test_a_model_that_int8_harms_loads_in_float32_by_default(tiny_model_dir, tmp_path):
+    folder = tmp_path / "float32-model"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(config, cpu_precision="float32")))
+    assert argmine.load(folder).precision == "float32"
+    assert ModelConfig.from_dict(config).cpu_precision == "int8"  # older configs: int8
 
 
 def test_saved_model_is_safetensors_only(tiny_model_dir):

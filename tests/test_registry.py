@@ -51,6 +51,21 @@ def test_the_shipped_default_is_listed():
     assert resolve_model(None) == default.path == models_dir() / "argmine-minilm-policy"
 
 
+def test_the_shipped_accurate_model_is_listed_and_names_its_fetch_command(tmp_path, monkeypatch):
+    """The real accurate model (its base, ~440 MB, is never fetched in CI): listed, small,
+    kept in float32 by ``auto``, and loading it without its base names the command."""
+    import argmine
+
+    accurate = {m.name: m for m in installed_models()}["argmine-mpnet-policy"]
+    assert (accurate.base_model, accurate.speed_class) == ("all-mpnet-base-v2", "accurate")
+    assert accurate.size_bytes < 50 * 2**20 and accurate.card is not None
+    config = json.loads((accurate.path / "config.json").read_text())
+    assert config["cpu_precision"] == "float32" and config["lora"]["r"] == 16
+    monkeypatch.setenv(bases.CACHE_ENV, str(tmp_path / "empty-cache"))
+    with pytest.raises(FileNotFoundError, match="argmine fetch-base all-mpnet-base-v2"):
+        argmine.load("argmine-mpnet-policy")
+
+
 def test_models_dir_falls_back_to_the_installed_copy(monkeypatch, tmp_path):
     from importlib.resources import files
 

@@ -39,13 +39,30 @@ def graph(request, article):
     return argmine.load(model.name).parse(article)
 
 
+KNOWN_MISSES = {
+    "argmine-mpnet-policy": (
+        "the accurate model (6 CPU epochs) splits the counterfactual conclusion at 'it would' "
+        "and links the social-workers unit elsewhere: see its model card"
+    ),
+}
+"""Models that miss the ContactPoint counterfactual, with why. Their tests are expected to
+fail (strictly: a model that starts passing must be taken off this list)."""
+
+
+def _expect_miss_by(request, graph) -> None:
+    reason = KNOWN_MISSES.get(graph.metadata.get("model"))
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
 def _containing(graph, phrase: str):
     found = [c for c in graph.components if phrase in c.text]
     assert found, f"no component contains {phrase!r}: {[c.text for c in graph.components]}"
     return found[0]
 
 
-def test_finds_the_counterfactual_conclusion(graph):
+def test_finds_the_counterfactual_conclusion(graph, request):
+    _expect_miss_by(request, graph)
     unit = _containing(
         graph, "would have made no difference to the fate of these unfortunate children"
     )
@@ -58,7 +75,8 @@ def test_finds_the_counterfactual_conclusion(graph):
     }
 
 
-def test_social_workers_support_the_counterfactual(graph):
+def test_social_workers_support_the_counterfactual(graph, request):
+    _expect_miss_by(request, graph)
     conclusion = _containing(graph, "would have made no difference")
     support = _containing(graph, "social workers knew")
     assert any(
