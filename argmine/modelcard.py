@@ -64,7 +64,7 @@ def write_model_card(folder: str | Path) -> Path:
 def render_model_card(folder: Path) -> str:
     config = _read(folder / "config.json")
     training = _read(folder / "training_config.json")
-    stages = _read_list(folder / "training_stages.json")
+    stages = _read(folder / "training_stages.json", empty=[])
     results = {p.stem: _read(p) for p in sorted((folder / "results").glob("*.json"))}
     seeds = results.pop("seeds", None)
     name = config.get("name", folder.name)
@@ -322,9 +322,8 @@ def _storage_section(config: dict[str, Any]) -> str:
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def _read_list(path: Path) -> list[Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+def _read(path: Path, empty: Any = None) -> Any:
+    """A JSON file's contents, or ``empty`` (default: an empty dict) when there is no file."""
+    if not path.is_file():
+        return {} if empty is None else empty
+    return json.loads(path.read_text(encoding="utf-8"))
