@@ -103,6 +103,15 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     [
         ({"average_from": 1.0}, "average_from"),
         ({"native_labels": ["fact"]}, "'native' weight"),
+        ({"native_class_weight": "inverse"}, "native_class_weight"),
+        (
+            {
+                "native_labels": ["fact"],
+                "loss_weights": {"native": 1},
+                "native_class_weight": {"x": 2},
+            },
+            "unknown labels",
+        ),
     ],
 )
 def test_config_rejects_inconsistent_settings(bad, message):
@@ -138,6 +147,25 @@ def test_native_label_targets_skip_labels_the_head_does_not_learn():
         ArgumentGraph(text, components), load_tokenizer(base_source(DEFAULT_BASE)), config
     )
     assert example.native.tolist() == [2, 1, -100]
+
+
+def test_native_class_weights_follow_the_training_counts():
+    from types import SimpleNamespace
+
+    from argmine.training.losses import native_class_weights
+
+    examples = [SimpleNamespace(native=torch.tensor([0, 0, 0, 1, -100, 0]))]
+    labels = {"native_labels": ["common", "rare", "absent"], "loss_weights": {"native": 1.0}}
+    balanced = TrainConfig(native_class_weight="balanced", **labels)
+    # 5 labelled units over 3 classes: 5 / (3 * 4) and 5 / (3 * 1); an absent class keeps 1
+    assert native_class_weights(balanced, examples).tolist() == pytest.approx([5 / 12, 5 / 3, 1])
+    milder = TrainConfig(native_class_weight="sqrt-balanced", **labels)
+    assert native_class_weights(milder, examples).tolist() == pytest.approx(
+        [(5 / 12) ** 0.5, (5 / 3) ** 0.5, 1]
+    )
+    given = TrainConfig(native_class_weight={"rare": 4.0}, **labels)
+    assert native_class_weights(given, examples).tolist() == [1.0, 4.0, 1.0]
+    assert native_class_weights(TrainConfig(**labels), examples) is None
 
 
 def test_weight_average_keeps_the_mean_of_the_last_steps():

@@ -11,6 +11,7 @@ from argmine.bases import DEFAULT_BASE
 from argmine.encoders import lora_settings
 from argmine.model import ModelConfig
 
+CLASS_WEIGHT_RULES = ("balanced", "sqrt-balanced")
 RUN_ONLY_SETTINGS = (
     "name",
     "version",
@@ -108,6 +109,10 @@ class TrainConfig:
     native_labels: list[str] = field(default_factory=list)
     """The source's own proposition types the model learns to predict (CDCP: fact, testimony,
     reference, value, policy; saved with the model); units with other labels are skipped."""
+    native_class_weight: str | dict[str, float] | None = None
+    """Weights of the proposition types in their loss, so a rare type is learned too:
+    ``"balanced"`` (scikit-learn's rule, n / (classes * count) over the training units),
+    ``"sqrt-balanced"`` (its square root: milder), a ``{label: weight}`` map, or None (all 1)."""
     average_from: float | None = None
     """Average the weights of every step after this fraction of training (stochastic weight
     averaging) and keep the average; None: keep the last step's weights."""
@@ -121,6 +126,17 @@ class TrainConfig:
             raise ValueError(f"average_from must be in [0, 1), got {self.average_from}")
         if self.native_labels and not self.loss_weights.get("native"):
             raise ValueError("native_labels is set but loss_weights has no 'native' weight")
+        if isinstance(self.native_class_weight, str) and self.native_class_weight not in (
+            CLASS_WEIGHT_RULES
+        ):
+            raise ValueError(
+                f"native_class_weight must be one of {CLASS_WEIGHT_RULES} or a map, "
+                f"got {self.native_class_weight!r}"
+            )
+        if isinstance(self.native_class_weight, dict):
+            unknown = set(self.native_class_weight) - set(self.native_labels)
+            if unknown:
+                raise ValueError(f"native_class_weight names unknown labels: {sorted(unknown)}")
         if self.accumulate < 1:
             raise ValueError(f"accumulate must be at least 1, got {self.accumulate}")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:

@@ -34,7 +34,7 @@ from argmine.model import ArgumentModel
 from argmine.pipeline import ArgumentMiner
 from argmine.training.config import CorpusSelection, TrainConfig
 from argmine.training.examples import Example, make_example
-from argmine.training.losses import AuxiliaryHeads, batch_losses
+from argmine.training.losses import AuxiliaryHeads, batch_losses, native_class_weights
 from argmine.training.stages import STAGES_NAME, earlier_stages, prepare_initial_stage
 
 Pool = tuple[list[Example], int | None]
@@ -96,6 +96,10 @@ def train(
         for s, graphs in sources
     ]
     run = TrainingRun(model, auxiliary, pools, config, device)
+    if run.native_weight is not None:
+        pairs = zip(config.native_labels, run.native_weight.tolist(), strict=True)
+        weights = ", ".join(f"{label} {weight:.2f}" for label, weight in pairs)
+        log(f"proposition-type class weights: {weights}")
     if resume:
         run.restore(checkpoint_path(config.output_dir))
         log(f"resumed from {checkpoint_path(config.output_dir)} at step {run.step}")
@@ -147,6 +151,9 @@ class TrainingRun:
         self.steps_in_epoch = 0
         self.epoch_rng_state = random.Random(config.seed).getstate()
         self.tokens_seen = 0
+        self.native_weight = native_class_weights(
+            config, [example for pool, _ in pools for example in pool]
+        )
 
     def epoch_groups(self) -> tuple[list[list[list[Example]]], Any]:
         """The current epoch's optimiser steps (groups of ``accumulate`` batches), and the
@@ -212,7 +219,9 @@ class TrainingRun:
             with (
                 torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
             ):
-                losses = batch_losses(self.model, batch, self.config.loss_weights, self.auxiliary)
+                losses = batch_losses(
+                    self.model, batch, self.config.loss_weights, self.auxiliary, self.native_weight
+                )
             (losses["total"] / len(group)).backward()
             for key, value in losses.items():
                 totals[key] = totals.get(key, 0.0) + value.detach().float() / len(group)

@@ -50,16 +50,33 @@ def loss_names(model: ArgumentModel, auxiliary: AuxiliaryHeads | None) -> list[s
     return names
 
 
+def native_class_weights(config: TrainConfig, examples: Sequence[Example]) -> torch.Tensor | None:
+    """The proposition-type loss's class weights under ``config.native_class_weight``, counted
+    over the training units (a type without units keeps weight 1), or None for plain weights."""
+    rule = config.native_class_weight
+    if not rule or not config.native_labels:
+        return None
+    n_labels = len(config.native_labels)
+    if isinstance(rule, dict):
+        return torch.tensor([float(rule.get(label, 1.0)) for label in config.native_labels])
+    labels = torch.cat([e.native for e in examples]) if examples else torch.empty(0)
+    counts = torch.bincount(labels[labels >= 0].long(), minlength=n_labels).float()
+    balanced = counts.sum() / (n_labels * counts.clamp(min=1))
+    balanced = torch.where(counts > 0, balanced, torch.ones_like(balanced))
+    return balanced.sqrt() if rule == "sqrt-balanced" else balanced
+
+
 def example_losses(
     model: ArgumentModel,
     example: Example,
     states: torch.Tensor,
     auxiliary: AuxiliaryHeads | None = None,
+    native_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The losses of one document, for the heads it has annotations for."""
     losses = {}
     if example.argument:
-        losses.update(argument_losses(model, example, states, auxiliary))
+        losses.update(argument_losses(model, example, states, auxiliary, native_weight))
     if model.counterfactual is not None and example.counterfactual_spans:
         losses.update(counterfactual_losses(model, example, states))
     return losses
@@ -70,6 +87,7 @@ def argument_losses(
     example: Example,
     states: torch.Tensor,
     auxiliary: AuxiliaryHeads | None,
+    native_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     losses = {}
     if example.encoding.n_tokens:
@@ -90,7 +108,10 @@ def argument_losses(
         losses["relation_types"] = nn.functional.cross_entropy(scores.kinds[src, slot], kind)
     if model.proposition is not None and bool((example.native >= 0).any()):
         losses["native"] = nn.functional.cross_entropy(
-            model.proposition(reps), example.native, ignore_index=IGNORE
+            model.proposition(reps),
+            example.native,
+            weight=None if native_weight is None else native_weight.to(reps.device),
+            ignore_index=IGNORE,
         )
     if auxiliary is not None:
         losses["structure"] = nn.functional.binary_cross_entropy_with_logits(
@@ -122,6 +143,7 @@ def batch_losses(
     batch: Sequence[Example],
     weights: dict[str, float],
     auxiliary: AuxiliaryHeads | None = None,
+    native_weight: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Each loss averaged over the batch's documents that have it (zero when none has), and
     their weighted sum as ``total``.
@@ -130,7 +152,10 @@ def batch_losses(
     many documents of other corpora share its batch (a SemEval sentence teaches no unit tags).
     """
     states = model.encode([e.encoding for e in batch], max_tokens=TRAINING_TOKENS_PER_CALL)
-    per_doc = [example_losses(model, e, s, auxiliary) for e, s in zip(batch, states, strict=True)]
+    per_doc = [
+        example_losses(model, e, s, auxiliary, native_weight)
+        for e, s in zip(batch, states, strict=True)
+    ]
     zero = sum(s.sum() for s in states) * 0.0
     losses = {}
     for name in loss_names(model, auxiliary):
