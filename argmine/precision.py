@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import platform
 import warnings
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch is imported where it is used: the CLI's --help reads PRECISIONS
+    import torch
+    from torch import nn
 
 PRECISIONS: tuple[str, ...] = ("auto", "int8", "bfloat16", "float32")
 
@@ -50,6 +52,8 @@ def resolve_precision(precision: str, device: torch.device, cpu_precision: str =
 
 def int8_supported() -> bool:
     """Whether PyTorch has an int8 kernel library for this CPU (fbgemm/x86, AVX2 or better)."""
+    import torch
+
     engines = torch.backends.quantized.supported_engines
     return platform.machine().lower() in ("x86_64", "amd64") and (
         "x86" in engines or "fbgemm" in engines
@@ -58,6 +62,8 @@ def int8_supported() -> bool:
 
 def bfloat16_native() -> bool:
     """Whether this CPU has bfloat16 instructions oneDNN uses (else bfloat16 is emulated)."""
+    import torch
+
     check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     return bool(check and check())
 
@@ -67,6 +73,8 @@ def apply_precision(encoder: nn.Module, precision: str) -> nn.Module:
     if precision == "int8":
         return quantize_linear_layers(encoder)
     if precision == "bfloat16":
+        import torch
+
         return encoder.to(torch.bfloat16)
     return encoder
 
@@ -75,6 +83,8 @@ def quantize_linear_layers(encoder: nn.Module) -> nn.Module:
     """Every ``nn.Linear`` of ``encoder`` as a dynamically quantized int8 layer, with one
     weight scale per output channel (a single scale per matrix lost 0.03 dev link F1 and 0.06
     proposition-type macro-F1 on the shipped model; per channel it was also faster here)."""
+    import torch
+    from torch import nn
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     with warnings.catch_warnings():  # torch.ao announces a successor; the kernels are the same
