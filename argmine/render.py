@@ -120,16 +120,20 @@ class GraphvizMissing(RuntimeError):
 
 
 def graph_svg(graph: ArgumentGraph, timeout: float = 60.0) -> str:
-    """The graph drawn by Graphviz (``dot -Tsvg``) from :meth:`ArgumentGraph.to_dot`."""
+    """The graph drawn by Graphviz (``dot -Tsvg``) from :meth:`ArgumentGraph.to_dot`'s DOT,
+    with each component's node the SVG group ``id="node-<component id>"`` (for pages that
+    link the picture to the text)."""
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizMissing(
             "drawing the graph needs Graphviz's dot program: install graphviz "
             "(apt-get install graphviz, brew install graphviz or conda install graphviz)"
         )
+    from argmine.formats.dot import graph_to_dot
+
     done = subprocess.run(
         [dot, "-Tsvg"],
-        input=graph.to_dot().encode("utf-8"),
+        input=graph_to_dot(graph, svg_ids=True).encode("utf-8"),
         capture_output=True,
         timeout=timeout,
         check=False,
@@ -174,9 +178,12 @@ def graph_html(graph: ArgumentGraph, title: str | None = None, svg: str | None =
     return "\n".join(parts) + "\n"
 
 
-def graph_view(graph: ArgumentGraph, svg: str | None = None) -> str:
+def graph_view(
+    graph: ArgumentGraph, svg: str | None = None, picture_note: str | None = None
+) -> str:
     """The view without page or title (styled by :data:`VIEW_CSS`): legend, highlighted text,
-    components (conclusions first), relations, the picture if given, the model's name."""
+    components (conclusions first), relations, the picture if given (else ``picture_note``,
+    saying why there is none), the model's name."""
     parts = [
         _legend(graph),
         f'<div class="text">{_marked_text(graph)}</div>',
@@ -185,6 +192,8 @@ def graph_view(graph: ArgumentGraph, svg: str | None = None) -> str:
     ]
     if svg:
         parts.append(f'<h2>Graph</h2><figure class="picture">{_inline_svg(svg)}</figure>')
+    elif picture_note:
+        parts.append(f'<h2>Graph</h2><p class="none picture-note">{html.escape(picture_note)}</p>')
     parts.append(_footer(graph))
     return "\n".join(p for p in parts if p)
 

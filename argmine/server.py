@@ -27,6 +27,7 @@ import asyncio
 import html as html_module
 import json
 import logging
+import subprocess
 import threading
 import time
 from collections import deque
@@ -62,7 +63,7 @@ graph then never depends on what other clients sent at the same time (with int8 
 the default on x86 CPUs, a batch's padding moves the quantisation scales, and a score near a
 threshold can tip). Raise it for throughput under load where that does not matter, or with
 float32 precision, whose graphs do not depend on the batch."""
-FORMATS = ("json", "aif", "brat", "dot")
+FORMATS = ("json", "aif", "brat", "dot", "svg")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -71,7 +72,12 @@ CSP = (
 )
 """The page and the docs load nothing from elsewhere; the browser is told so, and enforces it."""
 
-Format = Literal["json", "aif", "brat", "dot"]
+Format = Literal["json", "aif", "brat", "dot", "svg"]
+PICTURE_MAX_COMPONENTS = 400
+"""The page's picture of the graph is drawn up to this many components: Graphviz's layout
+time grows faster than the graph, and a picture of hundreds of boxes is not read anyway."""
+PICTURE_TIMEOUT = 20.0
+"""Seconds Graphviz may take to draw the page's picture; the text and tables come regardless."""
 Segments = list[tuple[StrictInt, StrictInt]]
 
 
@@ -99,7 +105,7 @@ class ParseRequest(BaseModel):
         "kept as given, and only their types and links are predicted.",
         examples=[[[0, 9], [10, 31]]],
     )
-    format: Format = Field("json", description="json, aif, brat or dot (see the responses).")
+    format: Format = Field("json", description="json, aif, brat, dot or svg (see the responses).")
     html: StrictBool = _html_field()
 
     @model_validator(mode="after")
@@ -207,6 +213,12 @@ class ViewOut(BaseModel):
     graph: GraphOut
     aif: dict[str, Any]
     html: str = Field(description="The highlighted view (argmine.render.graph_view)")
+    picture_note: str | None = Field(
+        None,
+        description="Why the view has no picture of the graph (Graphviz not installed, too "
+        "many components), or null: then the view holds the SVG, one node per component "
+        '(`<g id="node-<component id>">`).',
+    )
 
 
 class HealthOut(BaseModel):
@@ -226,10 +238,12 @@ class ErrorOut(BaseModel):
 PARSE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The graph: `json` and `aif` as JSON, `brat` as `{txt, ann}`, `dot` as "
-        "Graphviz text (`text/vnd.graphviz`).",
+        "Graphviz text (`text/vnd.graphviz`), `svg` as the picture Graphviz draws, each "
+        'component\'s node a `<g id="node-<component id>">`.',
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/GraphOut"}},
             "text/vnd.graphviz": {"schema": {"type": "string"}},
+            "image/svg+xml": {"schema": {"type": "string"}},
         },
     },
     400: {"model": ErrorOut, "description": "The body is not valid JSON"},
@@ -237,6 +251,7 @@ PARSE_RESPONSES: dict[int | str, dict[str, Any]] = {
     415: {"model": ErrorOut, "description": "The body is not JSON (Content-Type)"},
     422: {"model": ErrorOut, "description": "A field is missing or of the wrong type"},
     500: {"model": ErrorOut, "description": "The model failed on this input"},
+    501: {"model": ErrorOut, "description": "`svg` without Graphviz on the server"},
 }
 
 
@@ -366,12 +381,20 @@ def formatted(graph: ArgumentGraph, fmt: str) -> Any:
         return {"txt": txt, "ann": ann}
     if fmt == "dot":
         return graph.to_dot()
+    if fmt == "svg":
+        from argmine.render import graph_svg
+
+        return graph_svg(graph)
     raise ValueError(f"unknown format {fmt!r}")
 
 
 def _converted(graphs: list[ArgumentGraph], fmt: str) -> list[Any]:
+    from argmine.render import GraphvizMissing
+
     try:
         return [formatted(g, fmt) for g in graphs]
+    except GraphvizMissing as err:  # the server's set-up, not the request: say what to install
+        raise StarletteHTTPException(501, str(err)) from err
     except Exception as err:
         logger.exception("converting a graph to %s failed", fmt)
         raise ParseFailed(f"converting the graph to {fmt} failed: {_describe(err)}") from err
@@ -482,10 +505,12 @@ def _add_api_routes(app: FastAPI, state: ServerState) -> None:
         _check_length(state, [body.text], "the text")
         texts = await _plain_texts([body.text], body.html)
         graphs = await worker.parse(texts, [body.segments])
-        value = _converted(graphs, body.format)[0]
+        value = await run_in_threadpool(_converted, graphs, body.format)
         if body.format == "dot":
-            return PlainTextResponse(value, media_type="text/vnd.graphviz")
-        return _json(value)
+            return PlainTextResponse(value[0], media_type="text/vnd.graphviz")
+        if body.format == "svg":
+            return Response(value[0], media_type="image/svg+xml")
+        return _json(value[0])
 
     @app.post(
         "/parse/batch",
@@ -545,12 +570,38 @@ def _add_api_routes(app: FastAPI, state: ServerState) -> None:
         texts = await _plain_texts([body.text], body.html)
         graphs = await worker.parse(texts, [body.segments])
         graph, aif = graphs[0], _converted(graphs, "aif")[0]
+        svg, note = await run_in_threadpool(_picture, graph)
         try:
-            view_html = await run_in_threadpool(graph_view, graph)
+            view_html = await run_in_threadpool(graph_view, graph, svg, note)
         except Exception as err:
             logger.exception("rendering the view failed")
             raise ParseFailed(f"rendering the view failed: {_describe(err)}") from err
-        return _json({"graph": graph.to_dict(), "aif": aif, "html": view_html})
+        return _json(
+            {"graph": graph.to_dict(), "aif": aif, "html": view_html, "picture_note": note}
+        )
+
+
+def _picture(graph: ArgumentGraph) -> tuple[str | None, str | None]:
+    """The page's SVG of the graph, or why there is none: the view is worth showing without
+    it, so no failure to draw is an error of the request."""
+    from argmine.render import GraphvizMissing, graph_svg
+
+    if not graph.components:
+        return None, None
+    if len(graph.components) > PICTURE_MAX_COMPONENTS:
+        return None, (
+            f"The graph has {len(graph.components):,} components: it is drawn only up to "
+            f"{PICTURE_MAX_COMPONENTS} (download the JSON and use argmine render for more)."
+        )
+    try:
+        return graph_svg(graph, timeout=PICTURE_TIMEOUT), None
+    except GraphvizMissing as err:
+        return None, f"No picture of the graph: {err}."
+    except subprocess.TimeoutExpired:
+        return None, f"No picture of the graph: Graphviz took over {PICTURE_TIMEOUT:.0f} s."
+    except Exception as err:
+        logger.exception("drawing the graph failed")
+        return None, f"No picture of the graph: drawing it failed ({_describe(err)})."
 
 
 def _add_page_routes(app: FastAPI, state: ServerState) -> None:

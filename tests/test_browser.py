@@ -144,3 +144,53 @@ def test_api_docs_render_offline(page, server):
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert {"/parse", "/parse/batch", "/health"} <= {p.strip() for p in paths}
     assert_stayed_local(page, server)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="the graph's picture needs Graphviz")
+def test_the_graph_is_drawn_and_a_node_finds_its_text(page, server, tmp_path):
+    """The server's SVG: a node per component, conclusions on top, weak links faint; a click on
+    a node scrolls to its text and flashes it."""
+    from conftest import TINY_TEXTS
+
+    page.goto(server.base + "/")
+    page.fill("#text", TINY_TEXTS[0][0])
+    page.click("#parse")
+    page.wait_for_selector("#view figure.picture svg g.node", timeout=120_000)
+
+    listed = page.locator("#view ol.components li").evaluate_all(
+        "items => items.map(li => ({id: li.dataset.id, conclusion: "
+        "li.classList.contains('type-conclusion')}))"
+    )
+    nodes = page.locator("#view figure.picture g.node")
+    node_ids = nodes.evaluate_all("gs => gs.map(g => g.id)")
+    assert sorted(node_ids) == sorted(f"node-{c['id']}" for c in listed)
+    relations = page.locator("#view table.relations tr.relation")
+    assert page.locator("#view figure.picture g.edge").count() == relations.count() >= 1
+    weak_rows = page.locator("#view table.relations tr.relation.weak").count()
+    assert page.locator("#view figure.picture g.edge.weak").count() == weak_rows
+
+    def top(node_id: str) -> float:
+        return page.locator(f"#view figure.picture g[id='{node_id}']").bounding_box()["y"]
+
+    conclusions = [f"node-{c['id']}" for c in listed if c["conclusion"]]
+    others = [f"node-{c['id']}" for c in listed if not c["conclusion"]]
+    assert conclusions, "the shipped model finds the conclusion of this text"
+    assert max(top(n) for n in conclusions) < min(top(n) for n in others)
+
+    lowest = max(node_ids, key=top)  # the node furthest down the picture
+    component = lowest.removeprefix("node-")
+    page.locator(f"#view figure.picture g[id='{lowest}']").click()
+    page.wait_for_selector(f"#view #arg-{component}.flash", timeout=5_000)
+    page.wait_for_function(  # scrolled to: the text is on screen
+        "id => { const r = document.getElementById('arg-' + id).getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+        arg=component,
+        timeout=5_000,
+    )
+    assert "selected" in page.locator(f"#view g[id='{lowest}']").get_attribute("class")
+
+    screenshot = tmp_path / "serve-page-graph.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"\nscreenshot of the page with its graph: {screenshot}")
+    assert screenshot.stat().st_size > 10_000
+    assert_stayed_local(page, server)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -451,3 +452,13 @@ def test_serving_beyond_this_machine_comes_with_a_warning(capsys):
     assert "tiny 0.0.1 on http://127.0.0.1:8000/" in out and err == ""
     _announce(app, "0.0.0.0", 8000)
     assert "no authentication" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
+def test_parse_as_svg_draws_a_node_per_component(server, local_miner):
+    reply = server.post("/parse", {"text": TEXTS[0], "format": "svg"})
+    assert reply.status == 200 and reply.headers["content-type"].startswith("image/svg+xml")
+    graph = local_miner.parse(TEXTS[0])
+    for component in graph:
+        assert f'id="node&#45;{component.id}" class="node component' in reply.text
+    assert reply.text.count('class="node component') == len(graph.components)
