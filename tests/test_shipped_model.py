@@ -95,6 +95,25 @@ def test_nothing_in_the_comment_form(graph, article):
     assert not any("Ends in August" in c.text for c in graph.components)
 
 
+def test_spacy_component_on_the_article(article):
+    """``add_pipe("argmine")`` on a blank pipeline: the default model's units and relations."""
+    spacy = pytest.importorskip("spacy")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("argmine")
+    doc = nlp(article)
+    graph = doc._.argument_graph
+    assert graph.metadata["model"] == "argmine-minilm-policy" and graph.text == doc.text
+    spans = doc.spans["arguments"]
+    assert [(s.id_, s.label_) for s in spans] == [(c.id, c.type) for c in graph]
+    phrase = "would have made no difference to the fate of these unfortunate children"
+    (counterfactual,) = [s for s in spans if phrase in s.text]
+    assert counterfactual.label_ == "conclusion"
+    assert counterfactual._.argument_attributes["counterfactual"] is True
+    support = _containing(graph, "social workers knew")
+    assert support.id in [s.id_ for s in counterfactual._.argument_supporters]
+    assert any(r.source == support.id and r.type == "support" for r in graph.relations)
+
+
 @pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
 def test_shipped_model_is_under_50_mb_and_safetensors_only(model):
     folder = model.path
