@@ -105,6 +105,7 @@ class ArgumentGraph:
             if c.id in ids:
                 raise GraphValidationError(f"duplicate component id {c.id!r}")
             ids.add(c.id)
+        _validate_masked(self.metadata, self.text)
         seen: set[tuple[str, str]] = set()
         for r in self.relations:
             _validate_relation(r, ids)
@@ -266,6 +267,22 @@ def _validate_component(c: Component, text: str) -> None:
             f"component {c.id!r} text {c.text!r} differs from text[{c.start}:{c.end}] "
             f"= {text[c.start : c.end]!r}"
         )
+
+
+def _validate_masked(metadata: dict[str, Any], text: str) -> None:
+    """``metadata["masked"]`` (what the clean-up hid) must name ranges of this text."""
+    masked = metadata.get("masked") if isinstance(metadata, dict) else None
+    if masked is None:
+        return
+    if not isinstance(masked, list):
+        raise GraphValidationError(f"metadata 'masked' must be a list, got {masked!r}")
+    for span in masked:
+        start, end = (span.get("start"), span.get("end")) if isinstance(span, dict) else (0, 0)
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            raise GraphValidationError(
+                f"metadata 'masked' range {span!r} is not a {{start, end, reason}} range inside "
+                f"the text (length {len(text)})"
+            )
 
 
 def _validate_relation(r: Relation, ids: set[str]) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 
 from argmine.attributes import counterfactual_attributes, decode_parts
-from argmine.cleanup import mask_chrome
+from argmine.cleanup import mask_spans, masked_spans
 from argmine.devices import resolve_device
 from argmine.encoders import SpecialTokens, load_tokenizer, special_tokens
 from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Component, Relation
+from argmine.inputs import InputTextError, check_encodable
 from argmine.model import CONFIG_NAME, WEIGHTS_NAME, ArgumentModel, ModelLoadError
 from argmine.precision import apply_precision, resolve_precision
 from argmine.relations import decode_relations
@@ -101,13 +102,19 @@ class ArgumentMiner:
 
     # ------------------------------------------------------------------ prediction
     def parse(
-        self, text: str, segments: Segments | None = None, min_score: float | None = None
+        self,
+        text: str,
+        segments: Segments | None = None,
+        min_score: float | None = None,
+        clean: bool = True,
     ) -> ArgumentGraph:
         """The argument graph of one text. With ``segments`` (char spans), keep exactly those
         units in that order and predict only types, relations and attributes. Relations
-        scored below ``min_score`` are left out (default: the model's, chosen on dev data)."""
+        scored below ``min_score`` are left out (default: the model's, chosen on dev data).
+        ``clean=False`` analyses every character (no page chrome masked)."""
         segment_list = None if segments is None else [segments]
-        return next(iter(self.pipe([text], segments=segment_list, min_score=min_score)))
+        graphs = self.pipe([text], segments=segment_list, min_score=min_score, clean=clean)
+        return next(iter(graphs))
 
     def pipe(
         self,
@@ -115,8 +122,12 @@ class ArgumentMiner:
         batch_size: int = 16,
         segments: Iterable[Segments | None] | None = None,
         min_score: float | None = None,
+        clean: bool = True,
     ) -> Iterator[ArgumentGraph]:
         """Graphs for many texts, in input order, encoded ``batch_size`` documents at a time.
+
+        ``clean`` (default): page chrome is masked (:mod:`argmine.cleanup`), and each graph
+        lists what was masked in ``metadata["masked"]``; ``clean=False`` analyses everything.
 
         Texts are read ``SORT_BUFFER`` batches ahead and batched by length (less padding in
         float32), then given back in input order. A text's graph never depends on the texts
@@ -131,7 +142,7 @@ class ArgumentMiner:
             seg_buffer = (
                 [next(segment_iter, None) for _ in buffer] if segment_iter else [None] * len(buffer)
             )
-            yield from self._parse_in_length_order(buffer, seg_buffer, batch_size, min_score)
+            yield from self._parse_in_length_order(buffer, seg_buffer, batch_size, min_score, clean)
 
     def _parse_in_length_order(
         self,
@@ -139,6 +150,7 @@ class ArgumentMiner:
         segments: list[Segments | None],
         batch_size: int,
         min_score: float | None,
+        clean: bool = True,
     ) -> list[ArgumentGraph]:
         for text in texts:
             _check_text(text)
@@ -146,18 +158,25 @@ class ArgumentMiner:
         graphs: list[ArgumentGraph | None] = [None] * len(texts)
         for k in range(0, len(order), batch_size):
             chosen = order[k : k + batch_size]
-            encoded = self._encode_batch([texts[i] for i in chosen], [segments[i] for i in chosen])
+            encoded = self._encode_batch(
+                [texts[i] for i in chosen], [segments[i] for i in chosen], clean
+            )
             for i, graph in zip(chosen, self._decode_batch(encoded, min_score), strict=True):
                 graphs[i] = graph
         return graphs
 
     @torch.inference_mode()
-    def _encode_batch(self, texts: list[str], segments: list[Segments | None]) -> EncodedBatch:
+    def _encode_batch(
+        self, texts: list[str], segments: list[Segments | None], clean: bool = True
+    ) -> EncodedBatch:
         """Check the inputs and run the encoder: everything that does not depend on decoding."""
         for text in texts:
             _check_text(text)
         given = [_check_segments(s, t) for s, t in zip(segments, texts, strict=True)]
-        docs = [self.encode(text) for text in texts]
+        docs = [self.encode(text, clean) for text in texts]
+        for doc, units in zip(docs, given, strict=True):
+            if units and not doc.n_tokens:
+                raise _no_tokens_for_segments(doc, self.tokenizer)
         return docs, self.encoder_states(docs), given
 
     def encoder_states(self, docs: list[DocumentEncoding]) -> list[torch.Tensor]:
@@ -179,10 +198,10 @@ class ArgumentMiner:
                 graphs.append(self._graph(doc, states, given, min_score))
         return graphs
 
-    def encode(self, text: str) -> DocumentEncoding:
+    def encode(self, text: str, clean: bool = True) -> DocumentEncoding:
         """Tokenize a text for the model, with page chrome masked out (offsets unchanged)."""
         return encode_text(
-            text, self.tokenizer, self.config.max_length, self.config.stride, self.special
+            text, self.tokenizer, self.config.max_length, self.config.stride, self.special, clean
         )
 
     def _graph(
@@ -203,7 +222,11 @@ class ArgumentMiner:
             doc.text,
             components,
             relations,
-            metadata={"model": self.config.name, "model_version": self.config.version},
+            metadata={
+                "model": self.config.name,
+                "model_version": self.config.version,
+                "masked": [span.to_dict() for span in doc.masked],
+            },
         )
 
     def _units(
@@ -216,6 +239,8 @@ class ArgumentMiner:
         found = decode_spans(probs, doc, self.config.min_span_words)
         if self.config.sentence_bounds:
             found = refine_to_sentences(doc.text, found, self.config.min_span_words)
+        if doc.masked:  # sentence widening must not reach into what the clean-up hid
+            found = _outside_masked(mask_spans(doc.text, doc.masked), found)
         return [(a, b) for a, b, _ in found], [s for _, _, s in found]
 
     def _components(
@@ -269,16 +294,48 @@ class ArgumentMiner:
 
 
 def encode_text(
-    text: str, tokenizer, max_length: int, stride: int, special: SpecialTokens | None = None
+    text: str,
+    tokenizer,
+    max_length: int,
+    stride: int,
+    special: SpecialTokens | None = None,
+    clean: bool = True,
 ) -> DocumentEncoding:
-    """The model's view of ``text``: chrome masked, tokenized, windowed; the text stays the user's.
+    """The model's view of ``text``: chrome masked (unless ``clean`` is false), tokenized,
+    windowed; the text stays the user's, and ``doc.masked`` says what was hidden.
 
     Training and prediction both go through here, so the model is trained on exactly the
     input it will see.
     """
-    doc = encode_document(mask_chrome(text), tokenizer, max_length, stride, special)
+    masked = masked_spans(text) if clean else []
+    doc = encode_document(mask_spans(text, masked), tokenizer, max_length, stride, special)
     doc.text = text
+    doc.masked = masked
     return doc
+
+
+def _outside_masked(
+    visible: str, spans: list[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """Each span trimmed to begin and end on a character the model saw (``visible`` is the
+    text with masked ranges blanked); a span left with none is dropped."""
+    trimmed = []
+    for start, end, score in spans:
+        piece = visible[start:end]
+        lead, tail = len(piece) - len(piece.lstrip()), len(piece) - len(piece.rstrip())
+        if start + lead < end - tail:
+            trimmed.append((start + lead, end - tail, score))
+    return trimmed
+
+
+def _no_tokens_for_segments(doc: DocumentEncoding, tokenizer) -> InputTextError:
+    """Given units need tokens to be read from; say why there are none."""
+    name = getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__
+    hidden = " after the clean-up masked it (pass clean=False / --no-clean)" if doc.masked else ""
+    return InputTextError(
+        f"segments were given, but the text yields no tokens{hidden} for the tokenizer "
+        f"{name!r}: there is nothing to read the units from"
+    )
 
 
 @contextmanager
@@ -343,6 +400,7 @@ def _check_min_score(min_score: float | None) -> float | None:
 def _check_text(text: object) -> None:
     if not isinstance(text, str):
         raise TypeError(f"argmine parses str, got {type(text).__name__}; decode bytes first")
+    check_encodable(text)
 
 
 def _check_segments(segments: Segments | None, text: str) -> list[tuple[int, int]] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import torch
@@ -50,6 +50,8 @@ class DocumentEncoding:
     the special tokens before it)."""
     special: SpecialTokens
     """The encoder's special tokens around each window, and its padding id."""
+    masked: list = field(default_factory=list)
+    """The :class:`argmine.cleanup.MaskedSpan` ranges blanked out before tokenizing."""
 
     @property
     def n_tokens(self) -> int:

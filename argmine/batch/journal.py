@@ -34,6 +34,8 @@ class RecordStats:
     component_types: tuple[str, ...] = ()
     relation_types: tuple[str, ...] = ()
     model: tuple[str, str] | None = None
+    masked_words: int = 0
+    """Words the clean-up hid from the model (``graph.metadata["masked"]``)."""
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> RecordStats:
@@ -46,7 +48,12 @@ class RecordStats:
             component_types=tuple(c["type"] for c in graph.get("components") or ()),
             relation_types=tuple(r["type"] for r in graph.get("relations") or ()),
             model=model,
+            masked_words=_masked_words(graph.get("text") or "", metadata.get("masked") or ()),
         )
+
+
+def _masked_words(text: str, masked) -> int:
+    return sum(len(text[m["start"] : m["end"]].split()) for m in masked if isinstance(m, dict))
 
 
 @dataclass
@@ -59,9 +66,14 @@ class Tally:
     components: Counter = field(default_factory=Counter)
     relations: Counter = field(default_factory=Counter)
     first_error: tuple[str, str] | None = None
+    masked_documents: int = 0
+    masked_words: int = 0
 
     def add(self, stats: RecordStats) -> None:
         self.documents += 1
+        if stats.masked_words:
+            self.masked_documents += 1
+            self.masked_words += stats.masked_words
         self.components.update(stats.component_types)
         self.relations.update(stats.relation_types)
         if stats.error is not None:

@@ -25,6 +25,7 @@ from typing import Any
 from argmine.batch.journal import OutputError, RecordStats, Tally
 from argmine.batch.readers import Record, Source
 from argmine.batch.writers import Output
+from argmine.inputs import SURROGATE
 
 Result = tuple[str, RecordStats]
 """One finished record: its JSON line and what the summary needs from it."""
@@ -39,6 +40,8 @@ class ModelSpec:
     min_score: float | None = None
     """Replaces the model's threshold on relation scores (None: the model's own)."""
     precision: str = "auto"
+    clean: bool = True
+    """Mask page chrome (each graph lists what was masked); False analyses everything."""
 
     def folder(self) -> Path:
         from argmine.registry import resolve_model
@@ -94,6 +97,10 @@ class RunReport:
             "components: " + _counts(t.components),
             "relations: " + _counts(t.relations),
             f"errors: {t.errors}" + (" (records with an error field)" if t.errors else ""),
+            f"masked: {t.masked_words:,} words of page chrome in {t.masked_documents} documents "
+            "(listed in each graph's metadata 'masked'; --no-clean analyses everything)"
+            if t.masked_documents
+            else "masked: nothing",
             f"time: {self.seconds:.1f} s for {self.labelled} documents ({rate:.1f} documents/s)",
         ]
         return lines
@@ -191,7 +198,7 @@ def label_batches(
     if workers <= 1:
         miner = model.load()
         for batch in batches:
-            yield label_batch(miner, batch)
+            yield label_batch(miner, batch, clean=model.clean)
     else:
         yield from _label_in_pool(batches, model, workers)
 
@@ -202,17 +209,17 @@ def _batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-def label_batch(miner, batch: list[Record]) -> list[Result]:
+def label_batch(miner, batch: list[Record], clean: bool = True) -> list[Result]:
     """Results for one batch; a record that cannot be labelled gets an error, not an exception."""
     texts = [None if record.error else record.text for record in batch]
-    outcomes = label_texts(miner, texts)
+    outcomes = label_texts(miner, texts, clean=clean)
     return [
         result_of(record, graph, record.error or error)
         for record, (graph, error) in zip(batch, outcomes, strict=True)
     ]
 
 
-def label_texts(miner, texts: list[Any]) -> list[tuple[Any, str | None]]:
+def label_texts(miner, texts: list[Any], clean: bool = True) -> list[tuple[Any, str | None]]:
     """``(graph, None)`` or ``(None, why)`` for each text, in order: never raises for one text.
 
     The texts are parsed as one batch; if the batch fails, one by one to find the culprit.
@@ -221,14 +228,15 @@ def label_texts(miner, texts: list[Any]) -> list[tuple[Any, str | None]]:
     todo = [i for i, (_, problem) in enumerate(outcomes) if problem is None]
     if not todo:
         return outcomes
+    options = {} if clean else {"clean": False}  # miners without the option still work
     try:
-        graphs = list(miner.pipe([texts[i] for i in todo], batch_size=len(todo)))
+        graphs = list(miner.pipe([texts[i] for i in todo], batch_size=len(todo), **options))
         for i, graph in zip(todo, graphs, strict=True):
             outcomes[i] = (graph, None)
     except Exception:
         for i in todo:
             try:
-                outcomes[i] = (miner.parse(texts[i]), None)
+                outcomes[i] = (miner.parse(texts[i], **options), None)
             except Exception as err:
                 outcomes[i] = (None, f"{type(err).__name__}: {err}")
     return outcomes
@@ -236,6 +244,12 @@ def label_texts(miner, texts: list[Any]) -> list[tuple[Any, str | None]]:
 
 def _text_problem(text: Any) -> str | None:
     if isinstance(text, str):
+        from argmine.inputs import InputTextError, check_encodable
+
+        try:
+            check_encodable(text)
+        except InputTextError as err:  # the same message as parse's, as the record's error
+            return f"{type(err).__name__}: {err}"
         return None
     kind = "null" if text is None else type(text).__name__
     return f"the text is {kind}, not a string"
@@ -249,12 +263,15 @@ def result_of(record: Record, graph, error: str | None) -> Result:
         graph_dict = graph.to_dict()
     data = {"id": record.id, **record.fields, "graph": graph_dict, "error": error}
     line = json.dumps(data, ensure_ascii=False, default=str)
+    if SURROGATE.search(line):  # a kept field or id UTF-8 cannot hold: JSON escapes keep it
+        line = json.dumps(data, ensure_ascii=True, default=str)
     return line, RecordStats.of(data)
 
 
 # ---------------------------------------------------------------------------- worker processes
 _WORKER_MINER: Any = None
 _WORKER_LOAD_ERROR: Exception | None = None
+_WORKER_CLEAN = True
 
 
 def _init_worker(model: ModelSpec, threads: int) -> None:
@@ -263,8 +280,9 @@ def _init_worker(model: ModelSpec, threads: int) -> None:
     A load error is kept and raised by the first task, so the parent gets the error itself
     rather than a broken pool.
     """
-    global _WORKER_MINER, _WORKER_LOAD_ERROR
+    global _WORKER_MINER, _WORKER_LOAD_ERROR, _WORKER_CLEAN
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_CLEAN = model.clean
     _exit_with_parent()
     import torch
 
@@ -291,7 +309,7 @@ def _exit_with_parent(interval: float = 0.5) -> None:
 def _label_in_worker(batch: list[Record]) -> list[Result]:
     if _WORKER_LOAD_ERROR is not None:
         raise _WORKER_LOAD_ERROR
-    return label_batch(_WORKER_MINER, batch)
+    return label_batch(_WORKER_MINER, batch, clean=_WORKER_CLEAN)
 
 
 def _label_in_pool(

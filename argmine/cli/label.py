@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from argmine.cli import CLIError
-from argmine.cli.parse import add_model_options, check_device
+from argmine.cli.parse import add_clean_option, add_model_options, check_device
 
 DESCRIPTION = """\
 Label every document of a corpus and write one output record per input record.
@@ -69,6 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     reading.add_argument("--split", help="split of a saved DatasetDict")
     reading.add_argument("--encoding", default="utf-8", help="text encoding (default: utf-8)")
+    add_clean_option(reading)
     running = parser.add_argument_group("running")
     running.add_argument(
         "--batch-size", type=_positive, default=16, help="documents per batch (default: 16)"
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         report = label_corpus(
             source,
             Output(output_path, fmt),
-            ModelSpec(args.model, device, args.min_score, args.precision),
+            ModelSpec(args.model, device, args.min_score, args.precision, not args.no_clean),
             batch_size=args.batch_size,
             workers=args.workers,
             overwrite=args.overwrite,
@@ -158,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(report.lines()), file=sys.stderr)
     if report.tally.errors:
         record_id, error = report.tally.first_error or ("?", "?")
+        record_id = record_id.encode("utf-8", "backslashreplace").decode("utf-8")  # \ud800 ids
         print(
             f"argmine: {report.tally.errors} of {report.tally.documents} documents could not be "
             f"labelled (first: {record_id}: {error}); their records in {args.output} have an "

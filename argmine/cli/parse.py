@@ -137,14 +137,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="colour the tree (default: auto, when stdout is a terminal and NO_COLOR is unset)",
     )
+    add_clean_option(parser)
     add_model_options(parser)
     parser.set_defaults(func=run)
 
 
+def add_clean_option(parser) -> None:
+    """``--no-clean``, shared by parse and label."""
+    parser.add_argument(
+        "--no-clean",
+        action="store_true",
+        help="analyse every character: mask no page chrome (comment sections, share and login "
+        "widgets, the headline); what is masked otherwise is said on stderr and listed in the "
+        "graph's metadata 'masked'",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    from argmine.inputs import InputTextError
+
     text = read_document(args.file, args.encoding, args.html)
     miner = load_miner(args.model, args.device, args.min_score, args.precision)
-    graph = miner.parse(text)
+    try:
+        graph = miner.parse(text, clean=not args.no_clean)
+    except InputTextError as err:
+        raise CLIError(f"cannot parse {_label(args.file)}: {err}") from err
+    tell_masked(graph)
     if args.file != "-":
         graph.metadata = {"id": Path(args.file).stem, **graph.metadata}
     if args.format == "brat":
@@ -156,6 +174,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(rendered)
     return 0
+
+
+def _label(name: str) -> str:
+    return "standard input" if name == "-" else name
+
+
+def tell_masked(graph) -> None:
+    """Say on stderr when the clean-up hid text: unanalysed text is never lost silently."""
+    from argmine.cleanup import describe_masked
+
+    message = describe_masked(graph.text, graph.metadata.get("masked") or [])
+    if message:
+        print(f"argmine: note: {message}", file=sys.stderr)
 
 
 def read_document(name: str, encoding: str, html: bool = False) -> str:

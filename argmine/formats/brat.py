@@ -243,7 +243,7 @@ def graph_to_brat(graph: ArgumentGraph) -> tuple[str, str]:
         t_id = entity_ids[c.id]
         fragments = _fragments(graph.text, c.start, c.end)
         spans = ";".join(f"{s} {e}" for s, e in fragments)
-        shown = " ".join(graph.text[s:e] for s, e in fragments)
+        shown = _one_line(" ".join(graph.text[s:e] for s, e in fragments))
         out.lines.append(f"{t_id}\t{c.type} {spans}\t{shown}")
         note: dict[str, Any] = {}
         if c.id != t_id:
@@ -285,6 +285,12 @@ def _fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in re.finditer(f"[^{_LINE_BREAKS}]+", text[start:end]):
         pieces.append((start + m.start(), start + m.end()))
     return pieces or [(start, end)]
+
+
+def _one_line(text: str) -> str:
+    """An entity's text as its ``.ann`` line can hold it: a span of nothing but line breaks
+    (its one fragment) is written, and compared, without them."""
+    return re.sub(f"[{_LINE_BREAKS}]", "", text)
 
 
 def _split_attributes(attributes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -426,7 +432,7 @@ def _check_text(txt: str, e: BratEntity, where: str) -> None:
             f"(length {len(txt)}) or is empty"
         )
     expected = " ".join(txt[s:t] for s, t in e.fragments)
-    if e.text != expected:
+    if e.text != _one_line(expected):
         raise BratFormatError(
             f"{where}: {e.id} text {e.text!r} differs from the document's {expected!r}"
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 from argmine.attributes import IGNORE, PARTS, counterfactual_tag_targets
+from argmine.cleanup import mask_spans
 from argmine.encoders import SpecialTokens
 from argmine.graph import COMPONENT_TYPES, RELATION_TYPES, ArgumentGraph
 from argmine.pipeline import encode_text
@@ -63,6 +64,7 @@ def make_example(
 ) -> Example:
     """Encode a gold graph the way the pipeline will see its text (chrome masked)."""
     encoding = encode_text(graph.text, tokenizer, config.max_length, config.stride, special)
+    check_has_tokens(encoding, tokenizer, graph)
     components = list(graph)  # text order
     index = {c.id: i for i, c in enumerate(components)}
     relations = [
@@ -90,6 +92,25 @@ def make_example(
         counterfactual_tags=torch.tensor(
             counterfactual_tag_targets(encoding, cf.tagged, cf.parts), dtype=torch.long
         ),
+    )
+
+
+class TokenizerError(ValueError):
+    """The tokenizer cannot read a training document: the model would have nothing to learn
+    from (and span pooling nothing to pool)."""
+
+
+def check_has_tokens(encoding: DocumentEncoding, tokenizer, graph: ArgumentGraph) -> None:
+    """Raise :class:`TokenizerError` naming the tokenizer when visible text yields no tokens."""
+    if encoding.n_tokens or not mask_spans(encoding.text, encoding.masked).strip():
+        return
+    name = getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__
+    doc_id = graph.metadata.get("id", "?")
+    raise TokenizerError(
+        f"the tokenizer {name!r} yields no tokens for document {doc_id!r} "
+        f"({len(graph.text)} characters, starting {graph.text[:40]!r}); its vocabulary or "
+        "normalizer drops every character of this text: use a tokenizer that covers it, or "
+        "leave the document out"
     )
 
 
