@@ -26,6 +26,13 @@ and exact-match F1 of the antecedent and of the consequent on the sentences of s
 predicted part is correct when its boundaries equal the gold ones, a trailing punctuation mark
 aside; a part predicted where the gold has none, or for a sentence not judged counterfactual,
 counts as a miss).
+
+Diagnostics (``scores["diagnostics"]``, what ``argmine evaluate --plots`` draws): a confusion
+matrix per typed head (component types and proposition types on given units, counterfactual
+detection), and the link scores against the gold links: a reliability table (is a link scored
+0.7 right 70% of the time?) and precision/recall for each ``min_score``. They come from the
+same predictions as the scores: the given-units pass keeps every link the decoder found
+(``min_score=0``), and the scores above use those at or over the model's ``min_score``.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import KFold
 
-from argmine.graph import COMPONENT_TYPES, ArgumentGraph
+from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Relation
 
 Pair = tuple[int, int]
 TRAILING_PUNCTUATION = ".,;:!?"
@@ -61,6 +68,10 @@ def evaluate(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict
             len(texts),
         )
         scores["counterfactual"] = counterfactual_scores(counterfactuals, predicted)
+        diagnostics = scores.setdefault("diagnostics", {"confusion": {}})
+        diagnostics["confusion"]["counterfactual"] = counterfactual_confusion(
+            counterfactuals, predicted
+        )
     return scores
 
 
@@ -77,17 +88,36 @@ def argument_scores(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) 
     """Given-units and end-to-end scores of ``miner`` on argument documents."""
     texts = [g.text for g in gold]
     segments = [[(c.start, c.end) for c in g] for g in gold]
-    given = _with_progress(
-        miner.pipe(texts, batch_size=batch_size, segments=segments), "given units", len(gold)
+    every_link = _with_progress(  # every decoded link, for the diagnostics of link scores
+        miner.pipe(texts, batch_size=batch_size, segments=segments, min_score=0.0),
+        "given units",
+        len(gold),
     )
+    min_score = miner.config.min_link_score
+    given = [with_links_from(g, min_score) for g in every_link]  # what parse would return
     predicted = _with_progress(miner.pipe(texts, batch_size=batch_size), "end to end", len(gold))
-    given_units = given_units_scores(gold, given, miner.config.proposition_labels)
+    labels = miner.config.proposition_labels
+    given_units = given_units_scores(gold, given, labels)
     given_units["intervals_95"] = bootstrap_intervals(gold, given)
+    matrices = {"component_type": component_type_confusion(gold, given)}
+    if propositions := proposition_type_confusion(gold, given, labels):
+        matrices["proposition_type"] = propositions
     return {
         "argument_documents": len(gold),
         "given_units": given_units,
         "end_to_end": end_to_end_scores(gold, predicted),
+        "diagnostics": {
+            "confusion": matrices,
+            "links": link_diagnostics(gold, every_link, min_score),
+        },
     }
+
+
+def with_links_from(graph: ArgumentGraph, min_score: float) -> ArgumentGraph:
+    """``graph`` with only the relations scored ``min_score`` or more (the pipeline's filter:
+    decoding does not depend on it, so this is the graph parsed with that ``min_score``)."""
+    kept = [r for r in graph.relations if r.score is None or r.score >= min_score]
+    return ArgumentGraph(graph.text, graph.components, kept, dict(graph.metadata))
 
 
 def _with_progress(graphs, what: str, total: int) -> list[ArgumentGraph]:
@@ -242,6 +272,152 @@ def _indexed_links(graph: ArgumentGraph, doc: int) -> dict[tuple[int, int, int],
     """Links as ``(document, source position, target position) -> type`` in text order."""
     position = {c.id: i for i, c in enumerate(graph)}
     return {(doc, position[r.source], position[r.target]): r.type for r in graph.relations}
+
+
+# ---------------------------------------------------------------------- diagnostics
+RELIABILITY_BINS = 10
+MIN_SCORE_GRID = tuple(round(0.05 * k, 2) for k in range(20))
+"""The ``min_score`` values precision and recall are given for (the model's own is added)."""
+
+
+def confusion(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Counts of (gold, predicted) label pairs: ``matrix[i][j]`` units of gold ``labels[i]``
+    predicted ``labels[j]``. Labels seen in neither list are left out."""
+    seen = set(gold) | set(pred)
+    kept = [label for label in labels if label in seen]
+    kept += sorted(seen - set(kept))  # a label outside ``labels`` still shows up
+    index = {label: i for i, label in enumerate(kept)}
+    matrix = [[0] * len(kept) for _ in kept]
+    for g, p in zip(gold, pred, strict=True):
+        matrix[index[g]][index[p]] += 1
+    return {"labels": kept, "matrix": matrix}
+
+
+def component_type_confusion(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+) -> dict[str, Any]:
+    """Component types on given units: gold against predicted."""
+    pairs = [
+        (g.type, p.type)
+        for gd, pd in zip(gold, pred, strict=True)
+        for g, p in zip(gd, pd, strict=True)
+    ]
+    return confusion([g for g, _ in pairs], [p for _, p in pairs], COMPONENT_TYPES)
+
+
+def proposition_type_confusion(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph], labels: Sequence[str]
+) -> dict[str, Any] | None:
+    """Proposition types over the units :func:`proposition_type_scores` scores; None without."""
+    pairs = [
+        (g.attributes["native_label"], str(p.attributes.get("proposition_type")))
+        for gd, pd in zip(gold, pred, strict=True)
+        for g, p in zip(gd, pd, strict=True)
+        if g.attributes.get("native_label") in labels
+    ]
+    if not pairs:
+        return None
+    return confusion([g for g, _ in pairs], [p for _, p in pairs], labels)
+
+
+def counterfactual_confusion(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+) -> dict[str, Any]:
+    """Counterfactual detection on the subtask-1 sentences (those :func:`counterfactual_scores`
+    scores): gold against predicted."""
+    names = {True: "counterfactual", False: "other"}
+    pairs = [
+        (
+            names[bool(g.metadata.get("counterfactual"))],
+            names[bool(p.components and p.components[0].attributes.get("counterfactual"))],
+        )
+        for g, p in zip(gold, pred, strict=True)
+        if 1 in g.metadata.get("subtasks", [1])
+    ]
+    return confusion([g for g, _ in pairs], [p for _, p in pairs], ["other", "counterfactual"])
+
+
+def scored_links(
+    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
+) -> tuple[list[float], list[bool], int]:
+    """Each predicted link's score and whether it is a gold link (source and target, as link F1
+    counts it), and the number of gold links. Predictions on the gold units, in their order."""
+    scores, correct = [], []
+    for d, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        gold_links = set(_indexed_links(g, d))
+        for key, relation in _indexed_relations(p, d).items():
+            if relation.score is not None:
+                scores.append(float(relation.score))
+                correct.append(key in gold_links)
+    return scores, correct, sum(len(g.relations) for g in gold)
+
+
+def reliability_table(
+    scores: Sequence[float], correct: Sequence[bool], bins: int = RELIABILITY_BINS
+) -> dict[str, Any]:
+    """Links grouped by score into ``bins`` equal bins of [0, 1] (a score of 1 in the last):
+    per bin its count, mean score and share of correct links (None when empty), and the
+    expected calibration error (the count-weighted mean gap between the two)."""
+    rows = []
+    for k in range(bins):
+        lower, upper = k / bins, (k + 1) / bins
+        inside = [
+            (s, c)
+            for s, c in zip(scores, correct, strict=True)
+            if lower <= s < upper or (k == bins - 1 and s == upper)
+        ]
+        n = len(inside)
+        rows.append(
+            {
+                "lower": round(lower, 4),
+                "upper": round(upper, 4),
+                "count": n,
+                "mean_score": sum(s for s, _ in inside) / n if n else None,
+                "accuracy": sum(c for _, c in inside) / n if n else None,
+            }
+        )
+    total = sum(r["count"] for r in rows)
+    error = sum(r["count"] * abs(r["accuracy"] - r["mean_score"]) for r in rows if r["count"])
+    return {
+        "bins": rows,
+        "links": total,
+        "expected_calibration_error": error / total if total else None,
+    }
+
+
+def precision_recall_by_min_score(
+    scores: Sequence[float],
+    correct: Sequence[bool],
+    gold_links: int,
+    min_scores: Sequence[float] = MIN_SCORE_GRID,
+) -> list[dict[str, float]]:
+    """Link precision, recall and F1 keeping the links scored at least each ``min_score``."""
+    rows = []
+    for threshold in sorted(set(min_scores)):
+        kept = [c for s, c in zip(scores, correct, strict=True) if s >= threshold]
+        rows.append({"min_score": threshold, **_prf(sum(kept), len(kept), gold_links)})
+    return rows
+
+
+def link_diagnostics(
+    gold: Sequence[ArgumentGraph], every_link: Sequence[ArgumentGraph], min_score: float
+) -> dict[str, Any]:
+    """Reliability of link scores, and precision/recall for each ``min_score`` (the model's,
+    ``min_score``, among them), from predictions that kept every decoded link."""
+    scores, correct, gold_links = scored_links(gold, every_link)
+    return {
+        "min_score": min_score,
+        "gold_links": gold_links,
+        "reliability": reliability_table(scores, correct),
+        "precision_recall": precision_recall_by_min_score(
+            scores, correct, gold_links, (*MIN_SCORE_GRID, min_score)
+        ),
+    }
+
+
+def _indexed_relations(graph: ArgumentGraph, doc: int) -> dict[tuple[int, int, int], Relation]:
+    position = {c.id: i for i, c in enumerate(graph)}
+    return {(doc, position[r.source], position[r.target]): r for r in graph.relations}
 
 
 # ---------------------------------------------------------------------- end to end

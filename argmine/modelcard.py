@@ -77,7 +77,7 @@ def render_model_card(folder: Path) -> str:
         "",
         _notes(folder),
         _training_section(training, stages),
-        _results_section(results),
+        _results_section(results, folder),
         _seed_section(seeds),
         INTENDED_USE,
         _storage_section(config),
@@ -206,7 +206,7 @@ def _auxiliary_heads(training: dict[str, Any]) -> str:
     return " ".join(lines) + "\n\n" if lines else ""
 
 
-def _results_section(results: dict[str, dict[str, Any]]) -> str:
+def _results_section(results: dict[str, dict[str, Any]], folder: Path) -> str:
     if not results:
         return "## Results\nNo evaluation stored yet (`argmine evaluate --model-card`).\n"
     lines = ["## Results"]
@@ -217,8 +217,50 @@ def _results_section(results: dict[str, dict[str, Any]]) -> str:
             lines.append(CROSS_VALIDATION_NOTE)
         elif "intervals_95" in scores.get("given_units", {}):
             lines.append(BOOTSTRAP_NOTE)
-        lines.append(f"\nReproduce: `{_command(scores)}`")
+        plots = _plots_drawn(folder, name)
+        lines.append(f"\nReproduce: `{_command(scores)}{' --plots' if plots else ''}`")
+        lines += _plots(name, plots, scores)
     return "\n".join(lines) + "\n"
+
+
+PLOTS_FOLDER = "plots"
+"""Where ``argmine evaluate --model-card --plots`` draws a model's plots (``NAME-PLOT.png``
+and ``.svg`` for result ``NAME``); the card shows those of its results."""
+
+
+def _plots_drawn(folder: Path, name: str) -> list[str]:
+    """The plots of result ``name`` in the folder's plots/, in the card's order."""
+    from argmine.plots import PLOTS
+
+    return [p for p in PLOTS if (folder / PLOTS_FOLDER / f"{name}-{p}.png").is_file()]
+
+
+def _plots(name: str, shown: list[str], scores: dict[str, Any]) -> list[str]:
+    """The result's plots (PNG, each linked to its SVG), by relative links; none if not drawn."""
+    from argmine.plots import PLOTS
+
+    if not shown:
+        return []
+    lines = ["", "Plots (click one for its SVG): " + _reliability_note(scores), ""]
+    for plot in shown:
+        stem = f"{PLOTS_FOLDER}/{name}-{plot}"
+        lines.append(f"[![{name}: {PLOTS[plot]}]({stem}.png)]({stem}.svg)")
+    return lines
+
+
+def _reliability_note(scores: dict[str, Any]) -> str:
+    links = scores.get("diagnostics", {}).get("links")
+    matrices = "confusion matrices count units (sentences for counterfactuals; rows: gold)"
+    if not links or links["reliability"]["expected_calibration_error"] is None:
+        return matrices + "."
+    error = links["reliability"]["expected_calibration_error"]
+    return (
+        f"{matrices}. The reliability diagram bins every link the decoder found on the gold "
+        "units (min_score 0) by its score, P(link) x P(type | link), against the share that "
+        f"join a gold source and target as link F1 counts them (expected calibration error "
+        f"{error:.3f}); precision and recall are link F1's at each min_score (the model's: "
+        f"{links['min_score']:g})."
+    )
 
 
 def _score_rows(scores: dict[str, Any]) -> list[str]:

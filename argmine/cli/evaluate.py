@@ -44,6 +44,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="store the scores in the model folder's results/ and rewrite its model card",
     )
+    parser.add_argument(
+        "--plots",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="draw confusion matrices, a reliability diagram of link scores and link "
+        "precision/recall against min_score (PNG and SVG; extra argmine[plots]) into DIR; "
+        "with --model-card into the model folder's plots/ (DIR optional), shown in the card",
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from argmine.corpus import load_graphs
     from argmine.evaluation import format_report
 
+    _check_plots_options(args)
     kwargs = {"label_map": args.label_map} if args.label_map else {}
     try:
         graphs = load_graphs(args.corpus, split=args.split, **kwargs)
@@ -67,9 +77,37 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(scores, indent=2) + "\n")
+    if args.plots:
+        _write_plots(scores, Path(args.plots), _result_name(args))
     if args.model_card:
         _store_in_model_card(args, scores)
     return 0
+
+
+def _check_plots_options(args: argparse.Namespace) -> None:
+    """Before the evaluation (minutes): --plots makes sense here, and can be drawn."""
+    if args.plots is None:
+        return
+    if args.cross_validate:
+        raise CLIError("--plots is not available with --cross-validate")
+    if not args.plots and not args.model_card:
+        raise CLIError(
+            "--plots needs a folder (--plots DIR), or --model-card to draw them in the model "
+            "folder's plots/"
+        )
+    from argmine.plots import PlotsUnavailable, check_available
+
+    try:
+        check_available()
+    except PlotsUnavailable as err:
+        raise CLIError(str(err)) from err
+
+
+def _write_plots(scores: dict, folder: Path, name: str) -> None:
+    from argmine.plots import write_plots
+
+    written = write_plots(scores, folder, name)
+    print(f"{len(written)} plot files in {folder}" if written else "no diagnostics to plot")
 
 
 def _evaluate(args: argparse.Namespace, graphs) -> dict:
@@ -110,12 +148,23 @@ def _cross_validate(args: argparse.Namespace, graphs) -> dict:
 
 
 def _store_in_model_card(args: argparse.Namespace, scores: dict) -> None:
-    from argmine.modelcard import write_model_card
+    from argmine.modelcard import PLOTS_FOLDER, write_model_card
+    from argmine.plots import plot_files
     from argmine.registry import resolve_model
 
     folder = resolve_model(args.model)
-    kind = "cv" if args.cross_validate else (args.split or "all")
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.corpus).name}-{kind}")
+    name = _result_name(args)
     (folder / "results").mkdir(exist_ok=True)
     (folder / "results" / f"{name}.json").write_text(json.dumps(scores, indent=2) + "\n")
+    if args.plots is not None:
+        _write_plots(scores, folder / PLOTS_FOLDER, name)
+    else:  # the plots of the result just replaced would show other numbers than the card
+        for path in plot_files(folder / PLOTS_FOLDER, name):
+            path.unlink(missing_ok=True)
     write_model_card(folder)
+
+
+def _result_name(args: argparse.Namespace) -> str:
+    """What a result is stored as in a model folder: results/NAME.json, plots/NAME-*."""
+    kind = "cv" if args.cross_validate else (args.split or "all")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(args.corpus).name}-{kind}")
