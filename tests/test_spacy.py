@@ -110,6 +110,25 @@ def test_pipe_batches_through_the_miners_pipe(nlp, monkeypatch):
     assert [d._.argument_graph.to_dict() for d in docs] == expected * 3
 
 
+def test_model_loads_once_per_pipeline(shared_miner, tiny_model_dir, monkeypatch):
+    from argmine.pipeline import ArgumentMiner
+
+    loads = []
+    patched = ArgumentMiner.from_pretrained.__func__
+
+    def counting(cls, *args, **kwargs):
+        loads.append(args)
+        return patched(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ArgumentMiner, "from_pretrained", classmethod(counting))
+    nlp = spacy.blank("en")
+    nlp.add_pipe("argmine", config={"model": str(tiny_model_dir)})
+    nlp.initialize()  # nothing to train: a no-op
+    nlp(TEXTS[0])
+    list(nlp.pipe(TEXTS))
+    assert len(loads) == 1
+
+
 def test_settings_survive_to_disk_and_spacy_load(shared_miner, tiny_model_dir, tmp_path):
     nlp = spacy.blank("en")
     config = {"model": str(tiny_model_dir), "min_score": 0.3, "batch_size": 4, "spans_key": "arg"}
