@@ -18,8 +18,8 @@ def load(path=None, device: str = "cpu", precision: str = "auto"):
 
     Like ``spacy.load``: ``miner = argmine.load(); graph = miner.parse(text)``. ``device``:
     ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where there is one).
-    ``precision``: ``auto`` (int8 on x86 CPUs, float32 elsewhere), ``int8``, ``bfloat16`` or
-    ``float32``, the reference the model was evaluated in.
+    ``precision``: ``auto`` (float32 unless the model's config says int8 keeps its units),
+    ``int8``, ``bfloat16`` or ``float32``, the reference the model was evaluated in.
     """
     from argmine.pipeline import ArgumentMiner
 

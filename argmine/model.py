@@ -50,6 +50,7 @@ from argmine.encoders import (
     merge_lora,
     position_limit,
 )
+from argmine.inference import PlainEncoder, load_plain_encoder, merge_adapters
 from argmine.relations import RelationScorer
 from argmine.segmentation import TAG_LABELS, DocumentEncoding, window_input_ids
 
@@ -102,9 +103,9 @@ class ModelConfig:
     """Detector score from which a component is a counterfactual."""
     speed_class: str | None = None
     """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
-    cpu_precision: str = "int8"
-    """What ``precision="auto"`` picks on an x86 CPU: ``int8``, unless quantizing was measured
-    to cost this model quality (then ``float32``)."""
+    cpu_precision: str = "float32"
+    """What ``precision="auto"`` picks on an x86 CPU: ``float32``, or ``int8`` for a model
+    whose units int8 was measured to keep (``benchmarks/precision_units.py``)."""
     lora: dict[str, Any] | None = None
     """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
     base_sha256: str = ""
@@ -183,13 +184,19 @@ class ArgumentModel(nn.Module):
         return cls(config, encoder)
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> ArgumentModel:
+    def from_pretrained(cls, folder: str | Path, plain: bool = True) -> ArgumentModel:
         """Rebuild a saved model: its base, checked against the recorded checksum, plus the
-        stored weights (LoRA adapters are merged into the base: prediction costs nothing more)."""
+        stored weights (LoRA adapters are merged into the base: prediction costs nothing more).
+
+        ``plain``: run a BERT or MPNet base through :mod:`argmine.inference` (no transformers
+        import); False, or any other family: transformers' own modeling code.
+        """
         folder = Path(folder)
         config = ModelConfig.from_dict(_read_json(folder / CONFIG_NAME))
         source = base_source(config.base_model)
-        encoder = load_encoder(source, config.encoder_layers)
+        encoder = load_plain_encoder(source, config.encoder_layers) if plain else None
+        if encoder is None:
+            encoder = load_encoder(source, config.encoder_layers)
         found = base_checksum(encoder, whole=config.lora is not None)
         if config.base_sha256 and found != config.base_sha256:
             raise ModelLoadError(
@@ -197,12 +204,20 @@ class ArgumentModel(nn.Module):
                 f"with sha256 {config.base_sha256[:16]}..., but the base at {source} has "
                 f"{found[:16]}...; install the base named in the model card"
             )
-        if config.lora is not None:
+        weights = _read_weights(folder / WEIGHTS_NAME)
+        adapters = {}
+        if config.lora is not None and isinstance(encoder, PlainEncoder):
+            adapters = {k: v.float() for k, v in weights.items() if _is_adapter(k)}
+            weights = {k: v for k, v in weights.items() if k not in adapters}
+            merge_adapters(encoder, adapters, config.lora)
+        elif config.lora is not None:
             encoder = add_lora(encoder, config.lora)
         model = cls(config, encoder)
-        model.load_stored_weights(_read_weights(folder / WEIGHTS_NAME))
+        model.load_stored_weights(weights)
         model.loaded_from = folder / WEIGHTS_NAME
-        if config.lora is not None:
+        if adapters:
+            model.merged_adapters = adapters
+        elif config.lora is not None:
             model.merge_adapters()
         model.eval()
         return model
@@ -372,6 +387,10 @@ def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:
         return tokens
     nearest = min(max(tokens.start, 0), doc.n_tokens - 1)
     return range(nearest, nearest + 1)
+
+
+def _is_adapter(name: str) -> bool:
+    return name.startswith("encoder.") and "lora_" in name
 
 
 def _read_json(path: Path) -> dict[str, Any]:

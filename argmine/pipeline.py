@@ -20,6 +20,7 @@ from argmine.cleanup import mask_spans, masked_spans
 from argmine.devices import resolve_device
 from argmine.encoders import SpecialTokens, load_tokenizer, special_tokens
 from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Component, Relation
+from argmine.inference import PlainTokenizer
 from argmine.inputs import InputTextError, check_encodable
 from argmine.model import CONFIG_NAME, WEIGHTS_NAME, ArgumentModel, ModelLoadError
 from argmine.precision import apply_precision, resolve_precision
@@ -70,15 +71,18 @@ class ArgumentMiner:
         path: str | Path | None = None,
         device: str | torch.device = "cpu",
         precision: str = "auto",
+        plain: bool = True,
     ) -> ArgumentMiner:
         """Load a saved pipeline: a shipped model's name (``argmine models`` lists them), a
         folder, or nothing for the default model shipped with argmine.
 
         ``device``: ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where
         there is one). A model trained on a GPU loads on a CPU-only machine. ``precision``:
-        ``auto`` (default: int8 on x86 CPUs unless the model's config says int8 harms it,
-        float32 elsewhere), ``int8``, ``bfloat16`` or ``float32`` (the reference); see
-        :mod:`argmine.precision`.
+        ``auto`` (default: float32, or int8 on x86 CPUs for a model whose config says int8
+        keeps its units), ``int8``, ``bfloat16`` or ``float32`` (the reference); see
+        :mod:`argmine.precision`. ``plain``: BERT and MPNet bases run without importing
+        transformers (:mod:`argmine.inference`, the same graphs, seconds faster to load);
+        False loads through transformers, the reference the tests compare against.
         """
         from argmine.registry import resolve_model
 
@@ -87,9 +91,10 @@ class ArgumentMiner:
         for name in (CONFIG_NAME, WEIGHTS_NAME, *TOKENIZER_FILES):
             if not (folder / name).is_file():
                 raise ModelLoadError(f"model file missing: {folder / name}")
-        model = ArgumentModel.from_pretrained(folder)
+        model = ArgumentModel.from_pretrained(folder, plain=plain)
         try:
-            tokenizer = load_tokenizer(folder)
+            use_plain = plain and PlainTokenizer.supports(folder)
+            tokenizer = PlainTokenizer(folder) if use_plain else load_tokenizer(folder)
         except Exception as err:  # tokenizers raise several unrelated types on a bad file
             raise ModelLoadError(f"model file corrupt: tokenizer in {folder}: {err}") from err
         return cls(model, tokenizer, device, precision)

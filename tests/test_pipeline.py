@@ -115,8 +115,9 @@ def test_auto_precision_follows_the_models_cpu_choice():
     from argmine.precision import PrecisionError, int8_supported, resolve_precision
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
-    assert resolve_precision("auto", cpu) == ("int8" if int8_supported() else "float32")
-    assert resolve_precision("auto", cpu, cpu_precision="float32") == "float32"
+    assert resolve_precision("auto", cpu) == "float32"
+    int8_by_choice = resolve_precision("auto", cpu, cpu_precision="int8")
+    assert int8_by_choice == ("int8" if int8_supported() else "float32")
     assert resolve_precision("auto", gpu, cpu_precision="int8") == "float32"
     if int8_supported():  # asking for int8 by name still gets it
         assert resolve_precision("int8", cpu, cpu_precision="float32") == "int8"
@@ -124,13 +125,17 @@ def test_auto_precision_follows_the_models_cpu_choice():
         resolve_precision("auto", cpu, cpu_precision="int4")
 
 
-def test_a_model_that_int8_harms_loads_in_float32_by_default(tiny_model_dir, tmp_path):
-    folder = tmp_path / "float32-model"
+def test_int8_is_the_default_only_for_a_model_that_opts_in(tiny_model_dir, tmp_path):
+    from argmine.precision import int8_supported
+
+    folder = tmp_path / "int8-model"
     shutil.copytree(tiny_model_dir, folder)
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps(dict(config, cpu_precision="float32")))
-    assert argmine.load(folder).precision == "float32"
-    assert ModelConfig.from_dict(config).cpu_precision == "int8"  # older configs: int8
+    assert argmine.load(tiny_model_dir).precision == "float32"
+    (folder / "config.json").write_text(json.dumps(dict(config, cpu_precision="int8")))
+    assert argmine.load(folder).precision == ("int8" if int8_supported() else "float32")
+    older = {k: v for k, v in config.items() if k != "cpu_precision"}
+    assert ModelConfig.from_dict(older).cpu_precision == "float32"  # older configs too
 
 
 def test_saved_model_is_safetensors_only(tiny_model_dir):

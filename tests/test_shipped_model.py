@@ -14,6 +14,8 @@ import pytest
 import argmine
 from argmine.bases import KNOWN_BASES, base_available
 from argmine.corpus import load_graphs
+from argmine.inference import PlainEncoder
+from argmine.pipeline import ArgumentMiner
 from argmine.registry import installed_models
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "ends-in-august.txt"
@@ -120,3 +122,34 @@ def test_shipped_model_is_under_50_mb_and_safetensors_only(model):
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert size < 50 * 2**20
     assert not [p for p in folder.rglob("*") if p.suffix in {".bin", ".pt", ".pkl", ".pth"}]
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+def test_the_plain_path_gives_the_reference_graphs(model, article):
+    """``argmine.load`` runs the base without transformers: the same graphs, float32, on the
+    article and CDCP dev comments, as the reference path through transformers' modeling code."""
+    if not base_available(model.base_model):
+        pytest.skip(
+            f"base {model.base_model} not fetched here: "
+            + KNOWN_BASES[model.base_model].fetch_command
+        )
+    texts = [article] + [g.text for g in load_graphs("cdcp", split="dev")[:8]]
+    plain = argmine.load(model.name, precision="float32")
+    reference = ArgumentMiner.from_pretrained(model.name, precision="float32", plain=False)
+    assert isinstance(plain.model.encoder, PlainEncoder)
+    for text in texts:
+        assert plain.parse(text).to_json() == reference.parse(text).to_json()
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+def test_the_default_precision_keeps_float32s_units_of_the_article(model, article):
+    """A cut unit is what a reader sees: ``auto`` may only pick a precision that keeps them
+    (int8 cut two units of the article: ``benchmarks/precision_units.py``)."""
+    if not base_available(model.base_model):
+        fetch = KNOWN_BASES[model.base_model].fetch_command
+        pytest.skip(f"base {model.base_model} not fetched here: {fetch}")
+    units = [
+        [(c.start, c.end, c.type) for c in argmine.load(model.name, precision=p).parse(article)]
+        for p in ("auto", "float32")
+    ]
+    assert units[0] == units[1]

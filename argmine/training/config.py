@@ -60,9 +60,9 @@ class TrainConfig:
     ``target_modules``); the saved model then stores only the adapters and the heads."""
     speed_class: str | None = None
     """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
-    cpu_precision: str = "int8"
-    """What ``precision="auto"`` gives the trained model on an x86 CPU: ``int8`` (the
-    default), or ``float32`` for a model that int8 was measured to harm."""
+    cpu_precision: str = "float32"
+    """What ``precision="auto"`` gives the trained model on an x86 CPU: ``float32`` (the
+    default), or ``int8`` once ``benchmarks/precision_units.py`` shows int8 keeps its units."""
     init_from: str | None = None
     """Start from this trained model (a name or folder on the same base) instead of the bare
     base: its weights are loaded, heads it lacks start fresh. For a second training stage."""

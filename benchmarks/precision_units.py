@@ -1,0 +1,114 @@
+"""Which int8 variant keeps the units float32 finds? Per-layer sensitivity of the unit tagger.
+
+Runs the model end to end (units predicted) over CDCP dev and the ContactPoint article in
+float32, then in int8 variants that keep some linear layers in float32 (``--keep`` patterns,
+fnmatch over the encoder's module names), and reports for each variant the share of float32's
+units it finds exactly (same start, end and type), the documents whose units differ, the
+end-to-end exact component F1 against gold (and its difference to float32's), and its encoder
+time relative to float32 on the same documents in the same process.
+
+    python benchmarks/precision_units.py                      # the default model, standard variants
+    python benchmarks/precision_units.py --model argmine-mpnet-policy
+    python benchmarks/precision_units.py --variant 'ffn-out=*.output.dense'
+
+Writes ``benchmarks/results/precision-units[-NAME].json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+import argmine
+from argmine.corpus import load_graphs
+from argmine.evaluation import end_to_end_scores
+from argmine.precision import quantize_linear_layers
+from argmine.registry import DEFAULT_MODEL
+
+RESULTS = Path(__file__).parent / "results"
+STANDARD_VARIANTS = {
+    "int8 (every linear layer)": [],
+    "int8, feed-forward output in float32": ["*.output.dense"],
+    "int8, feed-forward in float32": ["*.output.dense", "*.intermediate.dense"],
+    "int8, last layer in float32": ["encoder.layer.{last}.*"],
+    "int8, first and last layers in float32": ["encoder.layer.0.*", "encoder.layer.{last}.*"],
+}
+
+
+def unit_keys(graph) -> set[tuple[int, int, str]]:
+    return {(c.start, c.end, c.type) for c in graph.components}
+
+
+def run(miner, texts: list[str]) -> tuple[list, float]:
+    started = time.perf_counter()
+    graphs = list(miner.pipe(texts, batch_size=8))
+    return graphs, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATTERN,...")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    gold = load_graphs("cdcp", split="dev") + load_graphs("contactpoint")  # the article last
+    texts = [g.text for g in gold]
+    reference = argmine.load(args.model, precision="float32")
+    layers = len(reference.model.encoder.encoder.layer)
+    variants = dict(STANDARD_VARIANTS)
+    for spec in args.variant:
+        name, patterns = spec.split("=", 1)
+        variants[name] = patterns.split(",")
+    float_graphs, float_seconds = run(reference, texts)
+    rows = [summary("float32", float_graphs, float_graphs, gold, float_seconds, float_seconds)]
+    for name, patterns in variants.items():
+        patterns = [p.replace("{last}", str(layers - 1)) for p in patterns]
+        miner = argmine.load(args.model, precision="float32")
+        miner.model.encoder = quantize_linear_layers(miner.model.encoder, keep_float=patterns)
+        miner.precision = "int8"
+        graphs, seconds = run(miner, texts)
+        rows.append(summary(name, graphs, float_graphs, gold, seconds, float_seconds, patterns))
+    for row in rows:
+        print(
+            f"{row['variant']:<45} units as float32 {row['same_units']:.4f} "
+            f"({row['documents_differing']} docs differ, article {row['article_same']}) "
+            f"e2e exact F1 {row['e2e_exact_f1']:.4f} ({row['e2e_exact_f1_change']:+.4f}) "
+            f"time x{row['time_vs_float32']:.2f}"
+        )
+    suffix = "" if args.model == DEFAULT_MODEL else f"-{args.model}"
+    out = RESULTS / f"precision-units{suffix}.json"
+    out.write_text(
+        json.dumps({"model": args.model, "documents": len(texts), "rows": rows}, indent=2) + "\n"
+    )
+    print(f"written {out}")
+
+
+def summary(name, graphs, float_graphs, gold, seconds, float_seconds, patterns=()) -> dict:
+    found = sum(len(unit_keys(g) & unit_keys(f)) for g, f in zip(graphs, float_graphs, strict=True))
+    total = sum(len(unit_keys(f)) for f in float_graphs)
+    differing = sum(unit_keys(g) != unit_keys(f) for g, f in zip(graphs, float_graphs, strict=True))
+    f1 = exact_f1(graphs[:-1], gold[:-1])
+    return {
+        "variant": name,
+        "float32_layers": list(patterns),
+        "same_units": found / max(total, 1),
+        "documents_differing": differing,
+        "article_same": unit_keys(graphs[-1]) == unit_keys(float_graphs[-1]),
+        "e2e_exact_f1": f1,
+        "e2e_exact_f1_change": f1 - exact_f1(float_graphs[:-1], gold[:-1]),
+        "time_vs_float32": seconds / float_seconds,
+    }
+
+
+def exact_f1(predicted, gold) -> float:
+    """End-to-end exact component macro-F1 on CDCP dev (what the model card reports)."""
+    return end_to_end_scores(gold, predicted)["component_exact"]["macro_f1"]
+
+
+if __name__ == "__main__":
+    main()
