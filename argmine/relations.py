@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import networkx as nx
 import torch
 from torch import nn
 
@@ -204,6 +203,8 @@ def _nodes_in_cyclic_components(parent_of: dict[int, int], n: int) -> set[int]:
     """The nodes of every weakly connected part of the greedy choice that holds a cycle."""
     if _is_acyclic(parent_of):
         return set()
+    import networkx as nx  # here, not at the top: most documents have no cycle to repair
+
     greedy = nx.Graph()
     greedy.add_nodes_from(range(n))
     greedy.add_edges_from(parent_of.items())
@@ -226,6 +227,8 @@ def _repair_cycles(
     the root: a node's root edge is its best such link or "no target", whichever is likelier.
     Chu-Liu/Edmonds then runs on these few nodes only.
     """
+    import networkx as nx
+
     width = candidates.shape[1]
     digraph = nx.DiGraph()
     root_slot: dict[int, int] = {}
