@@ -90,6 +90,25 @@ def _html_field() -> Any:
     )
 
 
+def _clean_field() -> Any:
+    return Field(
+        True,
+        description="Mask page chrome (comment sections, share and login widgets, the "
+        "headline); the graph lists what was masked in `metadata.masked`. `false` analyses "
+        "every character.",
+    )
+
+
+def _check_encodable(text: str, what: str = "") -> None:
+    """A lone surrogate (JSON ``\\ud800``) is the client's error: a 422 naming the position."""
+    from argmine.inputs import InputTextError, check_encodable
+
+    try:
+        check_encodable(text)
+    except InputTextError as err:
+        raise ValueError(f"{what}{err}") from err
+
+
 class ParseRequest(BaseModel):
     """One document: ``POST /parse``."""
 
@@ -107,9 +126,11 @@ class ParseRequest(BaseModel):
     )
     format: Format = Field("json", description="json, aif, brat, dot or svg (see the responses).")
     html: StrictBool = _html_field()
+    clean: StrictBool = _clean_field()
 
     @model_validator(mode="after")
     def _segments_fit_the_text(self) -> ParseRequest:
+        _check_encodable(self.text)
         _check_segments(self.segments, self.text, self.html)
         return self
 
@@ -128,9 +149,12 @@ class BatchRequest(BaseModel):
     )
     format: Format = "json"
     html: StrictBool = _html_field()
+    clean: StrictBool = _clean_field()
 
     @model_validator(mode="after")
     def _segments_fit_the_texts(self) -> BatchRequest:
+        for i, text in enumerate(self.texts):
+            _check_encodable(text, f"text {i}: ")
         if self.segments is None:
             return self
         if len(self.segments) != len(self.texts):
@@ -154,9 +178,11 @@ class ViewRequest(BaseModel):
     text: StrictStr
     segments: Segments | None = None
     html: StrictBool = _html_field()
+    clean: StrictBool = _clean_field()
 
     @model_validator(mode="after")
     def _segments_fit_the_text(self) -> ViewRequest:
+        _check_encodable(self.text)
         _check_segments(self.segments, self.text, self.html)
         return self
 
@@ -249,7 +275,12 @@ PARSE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "The body is not valid JSON"},
     413: {"model": ErrorOut, "description": "The text is longer than the server's --max-chars"},
     415: {"model": ErrorOut, "description": "The body is not JSON (Content-Type)"},
-    422: {"model": ErrorOut, "description": "A field is missing or of the wrong type"},
+    422: {
+        "model": ErrorOut,
+        "description": "A field is missing or of the wrong type, or the text cannot be "
+        "analysed as given (a lone surrogate; segments on a text without tokens; an HTML "
+        "page the extractor cannot read)",
+    },
     500: {"model": ErrorOut, "description": "The model failed on this input"},
     501: {"model": ErrorOut, "description": "`svg` without Graphviz on the server"},
 }
@@ -257,7 +288,12 @@ PARSE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # ---------------------------------------------------------------------------- the model worker
 class ParseFailed(Exception):
-    """The model (or a format conversion) failed on one request: answered with a 500."""
+    """The model (or a format conversion) failed on one request: answered with a 500, or a
+    422 when argmine refused the input itself (:class:`argmine.inputs.InputTextError`)."""
+
+    def __init__(self, message: str, status_code: int = 500) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 @dataclass
@@ -266,6 +302,7 @@ class _Job:
     segments: list[Sequence[tuple[int, int]] | None]
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
+    clean: bool = True
 
 
 @dataclass
@@ -290,13 +327,17 @@ class ModelWorker:
         return len(self._pending)
 
     async def parse(
-        self, texts: list[str], segments: list[Sequence[tuple[int, int]] | None] | None = None
+        self,
+        texts: list[str],
+        segments: list[Sequence[tuple[int, int]] | None] | None = None,
+        clean: bool = True,
     ) -> list[ArgumentGraph]:
         """Graphs for ``texts``, in order; raises :class:`ParseFailed` if the model fails."""
         if not texts:
             return []
         loop = asyncio.get_running_loop()
-        job = _Job(list(texts), list(segments or [None] * len(texts)), loop.create_future(), loop)
+        segments = list(segments or [None] * len(texts))
+        job = _Job(list(texts), segments, loop.create_future(), loop, clean)
         with self._lock:
             self._pending.append(job)
         self._executor.submit(self._run_pending)
@@ -323,7 +364,7 @@ class ModelWorker:
             while self._pending:
                 job = self._pending[0]
                 size = sum(len(j.texts) for j in jobs) + len(job.texts)
-                if jobs and size > self.max_batch:
+                if jobs and (size > self.max_batch or job.clean != jobs[0].clean):
                     break
                 jobs.append(self._pending.popleft())
         return [j for j in jobs if not j.future.cancelled()]  # the client went away
@@ -331,12 +372,20 @@ class ModelWorker:
     def _run_jobs(self, jobs: list[_Job]) -> None:
         texts = [t for job in jobs for t in job.texts]
         segments = [s for job in jobs for s in job.segments]
+        options = {} if jobs[0].clean else {"clean": False}
         try:
-            graphs = list(self.miner.pipe(texts, batch_size=self.max_batch, segments=segments))
+            graphs = list(
+                self.miner.pipe(texts, batch_size=self.max_batch, segments=segments, **options)
+            )
         except Exception as err:
             if len(jobs) > 1:  # one request's failure is its own: the others still get graphs
                 for job in jobs:
                     self._run_jobs([job])
+                return
+            from argmine.inputs import InputTextError
+
+            if isinstance(err, InputTextError):  # the client's input, not the server's fault
+                _resolve(jobs[0], error=ParseFailed(f"cannot analyse this input: {err}", 422))
                 return
             logger.exception("the model failed on a request of %d text(s)", len(texts))
             _resolve(
@@ -488,6 +537,10 @@ async def _plain_texts(texts: list[str], html: bool) -> list[str]:
         return [await run_in_threadpool(html_to_text, t) for t in texts]
     except ImportError as err:
         raise StarletteHTTPException(501, str(err)) from err
+    except Exception as err:  # lxml refuses some strings outright (e.g. an XML declaration)
+        raise StarletteHTTPException(
+            422, f"cannot read the text as HTML: {_describe(err)}"
+        ) from err
 
 
 def _add_api_routes(app: FastAPI, state: ServerState) -> None:
@@ -504,7 +557,7 @@ def _add_api_routes(app: FastAPI, state: ServerState) -> None:
         """The argument graph of one text, in the format asked for (default: the graph's JSON)."""
         _check_length(state, [body.text], "the text")
         texts = await _plain_texts([body.text], body.html)
-        graphs = await worker.parse(texts, [body.segments])
+        graphs = await worker.parse(texts, [body.segments], body.clean)
         value = await run_in_threadpool(_converted, graphs, body.format)
         if body.format == "dot":
             return PlainTextResponse(value[0], media_type="text/vnd.graphviz")
@@ -538,7 +591,7 @@ def _add_api_routes(app: FastAPI, state: ServerState) -> None:
         the texts' total length."""
         _check_length(state, body.texts, "the batch")
         texts = await _plain_texts(body.texts, body.html)
-        graphs = await worker.parse(texts, body.segments)
+        graphs = await worker.parse(texts, body.segments, body.clean)
         return _json(_converted(graphs, body.format))
 
     @app.get("/health", tags=["server"], summary="Is the server up?", response_model=HealthOut)
@@ -568,7 +621,7 @@ def _add_api_routes(app: FastAPI, state: ServerState) -> None:
 
         _check_length(state, [body.text], "the text")
         texts = await _plain_texts([body.text], body.html)
-        graphs = await worker.parse(texts, [body.segments])
+        graphs = await worker.parse(texts, [body.segments], body.clean)
         graph, aif = graphs[0], _converted(graphs, "aif")[0]
         svg, note = await run_in_threadpool(_picture, graph)
         try:
@@ -725,7 +778,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 
 async def _parse_failed(request: Request, exc: ParseFailed) -> Response:
-    return _json({"detail": str(exc)}, 500)
+    return _json({"detail": str(exc)}, exc.status_code)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
