@@ -1,44 +1,53 @@
 """The end-to-end pipeline: ``ArgumentMiner`` turns raw text into :class:`ArgumentGraph` objects.
 
-Stages, each in its own module: clean-up (:mod:`argmine.cleanup`), segmentation
-(:mod:`argmine.segmentation`), classification (:mod:`argmine.classification`), relations
-(:mod:`argmine.relations`) and attributes (:mod:`argmine.attributes`). One encoder pass per
-document window feeds all of them.
+It loads a model folder (:mod:`argmine.hub`, :mod:`argmine.model`) and puts it on its device
+and precision (:mod:`argmine.runtime`); then, for each batch of texts, :meth:`ArgumentMiner.
+encode_batch` checks the inputs (:mod:`argmine.inputs`), masks page chrome (:mod:`argmine.
+cleanup`) and runs the encoder once, and :meth:`ArgumentMiner.decode_batch` turns the heads'
+scores into graphs with the model's decoding settings or those passed in. Encoding is the
+expensive half: decoding settings can be tried on one encoding (training's dev tuning does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch
 
-from argmine.attributes import counterfactual_attributes, decode_parts
-from argmine.cleanup import mask_spans, masked_spans
-from argmine.devices import resolve_device
-from argmine.encoders import SpecialTokens, load_tokenizer, special_tokens
+from argmine.cleanup import mask_spans
 from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Component, Relation
-from argmine.inference import PlainTokenizer
-from argmine.inputs import InputTextError, check_encodable
-from argmine.model import CONFIG_NAME, WEIGHTS_NAME, ArgumentModel, ModelLoadError
-from argmine.precision import apply_precision, resolve_precision
-from argmine.relations import decode_relations
-from argmine.segmentation import (
-    DocumentEncoding,
-    decode_spans,
-    encode_document,
-    refine_to_sentences,
-)
+from argmine.hub.folders import ModelLoadError, check_model_files
+from argmine.inputs import InputTextError, Segments, check_min_score, check_segments, check_text
+from argmine.model.classification import weighted_probs
+from argmine.model.config import DecodingSettings
+from argmine.model.counterfactuals import counterfactual_attributes, decode_parts
+from argmine.model.encoders import load_tokenizer, special_tokens
+from argmine.model.network import ArgumentModel, SpanOutputs
+from argmine.model.plain import PlainTokenizer
+from argmine.model.relations import LinkScores, decode_relations
+from argmine.model.segmentation import decode_spans, refine_to_sentences
+from argmine.model.windows import DocumentEncoding, encode_text
+from argmine.runtime import apply_precision, resolve_device, resolve_precision
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-Segments = Sequence[tuple[int, int]]
 SORT_BUFFER = 4
 """``pipe`` sorts this many batches' worth of texts by length before batching them."""
 MULTITHREADED_HEADS_FROM = 4096
 """Documents of this many tokens or more run their heads on every thread."""
-EncodedBatch = tuple[list[DocumentEncoding], list[torch.Tensor], list[list[tuple[int, int]] | None]]
+
+
+class EncodedBatch(NamedTuple):
+    """Encoded documents: what decoding needs, whatever settings it runs with."""
+
+    documents: list[DocumentEncoding]
+    states: list[torch.Tensor]
+    """Each document's token states ``(n_tokens, hidden)``."""
+    segments: list[list[tuple[int, int]] | None]
+    """Each document's given units, checked (None: the model segments)."""
 
 
 class ArgumentMiner:
@@ -54,7 +63,7 @@ class ArgumentMiner:
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device, model.config.cpu_precision)
         """The encoder's arithmetic: ``float32``, ``int8`` or ``bfloat16`` (see
-        :mod:`argmine.precision`)."""
+        :mod:`argmine.runtime`)."""
         model.encoder = apply_precision(model.encoder, self.precision)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -80,17 +89,15 @@ class ArgumentMiner:
         there is one). A model trained on a GPU loads on a CPU-only machine. ``precision``:
         ``auto`` (default: float32, or int8 on x86 CPUs for a model whose config says int8
         keeps its units), ``int8``, ``bfloat16`` or ``float32`` (the reference); see
-        :mod:`argmine.precision`. ``plain``: BERT and MPNet bases run without importing
-        transformers (:mod:`argmine.inference`, the same graphs, seconds faster to load);
+        :mod:`argmine.runtime`. ``plain``: BERT and MPNet bases run without importing
+        transformers (:mod:`argmine.model.plain`, the same graphs, seconds faster to load);
         False loads through transformers, the reference the tests compare against.
         """
-        from argmine.registry import resolve_model
+        from argmine.hub.registry import resolve_model
 
         resolve_precision(precision, resolve_device(device))  # fail before any loading
         folder = resolve_model(path)
-        for name in (CONFIG_NAME, WEIGHTS_NAME, *TOKENIZER_FILES):
-            if not (folder / name).is_file():
-                raise ModelLoadError(f"model file missing: {folder / name}")
+        check_model_files(folder)
         model = ArgumentModel.from_pretrained(folder, plain=plain)
         try:
             use_plain = plain and PlainTokenizer.supports(folder)
@@ -140,49 +147,61 @@ class ArgumentMiner:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        min_score = _check_min_score(min_score)
+        decoding = self.decoding(min_score=check_min_score(min_score))
         texts = iter(texts)
         segment_iter = iter(segments) if segments is not None else None
         while buffer := list(islice(texts, batch_size * SORT_BUFFER)):
             seg_buffer = (
                 [next(segment_iter, None) for _ in buffer] if segment_iter else [None] * len(buffer)
             )
-            yield from self._parse_in_length_order(buffer, seg_buffer, batch_size, min_score, clean)
+            yield from self._parse_in_length_order(buffer, seg_buffer, batch_size, decoding, clean)
+
+    def decoding(self, min_score: float | None = None, **settings: Any) -> DecodingSettings:
+        """The model's decoding settings (chosen on dev data), with ``min_score`` (the relation
+        score threshold) and any other of :class:`DecodingSettings` replaced for a call."""
+        if min_score is not None:
+            settings["min_link_score"] = min_score
+        return replace(self.config.decoding(), **settings)
 
     def _parse_in_length_order(
         self,
         texts: list[str],
         segments: list[Segments | None],
         batch_size: int,
-        min_score: float | None,
+        decoding: DecodingSettings,
         clean: bool = True,
     ) -> list[ArgumentGraph]:
         for text in texts:
-            _check_text(text)
+            check_text(text)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         graphs: list[ArgumentGraph | None] = [None] * len(texts)
         for k in range(0, len(order), batch_size):
             chosen = order[k : k + batch_size]
-            encoded = self._encode_batch(
+            encoded = self.encode_batch(
                 [texts[i] for i in chosen], [segments[i] for i in chosen], clean
             )
-            for i, graph in zip(chosen, self._decode_batch(encoded, min_score), strict=True):
+            for i, graph in zip(chosen, self.decode_batch(encoded, decoding), strict=True):
                 graphs[i] = graph
         return graphs
 
     @torch.inference_mode()
-    def _encode_batch(
-        self, texts: list[str], segments: list[Segments | None], clean: bool = True
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        segments: Sequence[Segments | None] | None = None,
+        clean: bool = True,
     ) -> EncodedBatch:
-        """Check the inputs and run the encoder: everything that does not depend on decoding."""
+        """Check the inputs and run the encoder: everything that does not depend on decoding
+        settings, so that several settings can be decoded from one encoding."""
+        segments = [None] * len(texts) if segments is None else segments
         for text in texts:
-            _check_text(text)
-        given = [_check_segments(s, t) for s, t in zip(segments, texts, strict=True)]
+            check_text(text)
+        given = [check_segments(s, t) for s, t in zip(segments, texts, strict=True)]
         docs = [self.encode(text, clean) for text in texts]
         for doc, units in zip(docs, given, strict=True):
             if units and not doc.n_tokens:
                 raise _no_tokens_for_segments(doc, self.tokenizer)
-        return docs, self.encoder_states(docs), given
+        return EncodedBatch(docs, self.encoder_states(docs), given)
 
     def encoder_states(self, docs: list[DocumentEncoding]) -> list[torch.Tensor]:
         """Token states of each document: one batched pass in float32; in int8, one pass per
@@ -193,14 +212,16 @@ class ArgumentMiner:
         return self.model.encode(docs)
 
     @torch.inference_mode()
-    def _decode_batch(
-        self, encoded: EncodedBatch, min_score: float | None = None
+    def decode_batch(
+        self, encoded: EncodedBatch, decoding: DecodingSettings | None = None
     ) -> list[ArgumentGraph]:
-        """Heads and decoders on encoded documents (cheap: re-run to try decoding settings)."""
+        """Heads and decoders on encoded documents (cheap: re-run to try decoding settings);
+        ``decoding`` defaults to the model's own (:meth:`decoding`)."""
+        decoding = decoding or self.decoding()
         graphs = []
         for doc, states, given in zip(*encoded, strict=True):
             with single_threaded(doc.n_tokens < MULTITHREADED_HEADS_FROM):
-                graphs.append(self._graph(doc, states, given, min_score))
+                graphs.append(self._graph(doc, states, given, decoding))
         return graphs
 
     def encode(self, text: str, clean: bool = True) -> DocumentEncoding:
@@ -214,15 +235,14 @@ class ArgumentMiner:
         doc: DocumentEncoding,
         states: torch.Tensor,
         given: list[tuple[int, int]] | None,
-        min_score: float | None = None,
+        decoding: DecodingSettings,
     ) -> ArgumentGraph:
-        spans, span_scores = self._units(doc, states, given)
+        spans, span_scores = self._units(doc, states, given, decoding)
         components, relations = [], []
         if spans:
-            reps = self.model.span_representations(states, doc, spans)
-            components = self._components(doc, states, reps, spans, span_scores)
-            threshold = self.config.min_link_score if min_score is None else min_score
-            relations = self._relations(reps, threshold)
+            outputs = self.model.span_outputs(states, doc, spans)
+            components = self._components(doc, states, outputs, spans, span_scores, decoding)
+            relations = _relations(outputs.links, decoding)
         return ArgumentGraph(
             doc.text,
             components,
@@ -235,14 +255,18 @@ class ArgumentMiner:
         )
 
     def _units(
-        self, doc: DocumentEncoding, states: torch.Tensor, given: list[tuple[int, int]] | None
+        self,
+        doc: DocumentEncoding,
+        states: torch.Tensor,
+        given: list[tuple[int, int]] | None,
+        decoding: DecodingSettings,
     ) -> tuple[list[tuple[int, int]], list[float]]:
         """The given units (score 1), or the tagger's spans with their confidence."""
         if given is not None:
             return given, [1.0] * len(given)
         probs = self.model.tag_logits(states).softmax(-1).cpu()
         found = decode_spans(probs, doc, self.config.min_span_words)
-        if self.config.sentence_bounds:
+        if decoding.sentence_bounds:
             found = refine_to_sentences(doc.text, found, self.config.min_span_words)
         if doc.masked:  # sentence widening must not reach into what the clean-up hid
             found = _outside_masked(mask_spans(doc.text, doc.masked), found)
@@ -252,36 +276,49 @@ class ArgumentMiner:
         self,
         doc: DocumentEncoding,
         states: torch.Tensor,
-        reps: torch.Tensor,
+        outputs: SpanOutputs,
         spans: list[tuple[int, int]],
         span_scores: list[float],
+        decoding: DecodingSettings,
     ) -> list[Component]:
-        type_probs = self.model.classifier(reps).softmax(-1).cpu()
-        type_probs = weighted_probs(type_probs, self.config.type_weights)
-        attributes: list[dict[str, object]] = [{} for _ in spans]
-        if self.model.proposition is not None:
-            probs = self.model.proposition(reps).softmax(-1).cpu()
-            for attrs, row in zip(attributes, probs, strict=True):
-                best = int(row.argmax())
-                attrs["proposition_type"] = self.config.proposition_labels[best]
-                attrs["proposition_type_score"] = round(float(row[best]), 4)
+        type_probs = weighted_probs(outputs.types.softmax(-1).cpu(), decoding.type_weights)
+        attributes = self._proposition_types(outputs)
         if self.model.counterfactual is not None:
-            for attrs, found in zip(
-                attributes, self._counterfactuals(doc, states, spans), strict=True
-            ):
-                attrs.update(found)
+            found = self._counterfactuals(doc, states, spans, decoding.counterfactual_threshold)
+            for attrs, parts in zip(attributes, found, strict=True):
+                attrs.update(parts)
         return [
             _component(doc.text, f"c{i}", span, type_probs[i], span_scores[i], attributes[i])
             for i, span in enumerate(spans)
         ]
 
+    def _proposition_types(self, outputs: SpanOutputs) -> list[dict[str, object]]:
+        """Per span, its proposition type and that type's probability (where the model has
+        the head), as the first of its attributes."""
+        if outputs.proposition_types is None:
+            return [{} for _ in range(len(outputs.vectors))]
+        labels = self.config.proposition_labels
+        attributes: list[dict[str, object]] = []
+        for row in outputs.proposition_types.softmax(-1).cpu():
+            best = int(row.argmax())
+            attributes.append(
+                {
+                    "proposition_type": labels[best],
+                    "proposition_type_score": round(float(row[best]), 4),
+                }
+            )
+        return attributes
+
     def _counterfactuals(
-        self, doc: DocumentEncoding, states: torch.Tensor, spans: list[tuple[int, int]]
+        self,
+        doc: DocumentEncoding,
+        states: torch.Tensor,
+        spans: list[tuple[int, int]],
+        threshold: float,
     ) -> list[dict[str, object]]:
         """Per span: counterfactual or not, its score, and its antecedent and consequent."""
         detection, tag_logits = self.model.counterfactual_logits(states, doc, spans)
         scores = detection.sigmoid().cpu().tolist()
-        threshold = self.config.counterfactual_threshold
         tag_probs = tag_logits.softmax(-1).cpu() if max(scores) >= threshold else None
         return [
             counterfactual_attributes(
@@ -292,31 +329,13 @@ class ArgumentMiner:
             for score, span in zip(scores, spans, strict=True)
         ]
 
-    def _relations(self, reps: torch.Tensor, min_score: float) -> list[Relation]:
-        links = decode_relations(self.model.relations(reps), self.config.none_weight)
-        relations = [Relation(f"c{s}", f"c{t}", kind, round(p, 4)) for s, t, kind, p in links]
-        return [r for r in relations if r.score >= min_score]  # the score the reader sees
 
-
-def encode_text(
-    text: str,
-    tokenizer,
-    max_length: int,
-    stride: int,
-    special: SpecialTokens | None = None,
-    clean: bool = True,
-) -> DocumentEncoding:
-    """The model's view of ``text``: chrome masked (unless ``clean`` is false), tokenized,
-    windowed; the text stays the user's, and ``doc.masked`` says what was hidden.
-
-    Training and prediction both go through here, so the model is trained on exactly the
-    input it will see.
-    """
-    masked = masked_spans(text) if clean else []
-    doc = encode_document(mask_spans(text, masked), tokenizer, max_length, stride, special)
-    doc.text = text
-    doc.masked = masked
-    return doc
+def _relations(links: LinkScores, decoding: DecodingSettings) -> list[Relation]:
+    """The decoded links, leaving out those scored below ``decoding.min_link_score`` (the
+    rounded score the reader sees)."""
+    decoded = decode_relations(links, decoding.none_weight)
+    relations = [Relation(f"c{s}", f"c{t}", kind, round(p, 4)) for s, t, kind, p in decoded]
+    return [r for r in relations if r.score >= decoding.min_link_score]
 
 
 def _outside_masked(
@@ -365,12 +384,6 @@ def single_threaded(enabled: bool = True) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def weighted_probs(probs: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
-    """Probabilities re-weighted by class priors and renormalised (a calibrated decision rule)."""
-    weighted = probs * torch.tensor(weights, dtype=probs.dtype)
-    return weighted / weighted.sum(-1, keepdim=True)
-
-
 def _component(
     text: str,
     cid: str,
@@ -390,37 +403,3 @@ def _component(
         score=round(float(type_probs[kind]) * span_score, 4),
         attributes=attributes,
     )
-
-
-def _check_min_score(min_score: float | None) -> float | None:
-    if min_score is None:
-        return None
-    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
-        raise TypeError(f"min_score must be a number, got {type(min_score).__name__}")
-    if not 0.0 <= min_score <= 1.0:
-        raise ValueError(f"min_score must be between 0 and 1, got {min_score}")
-    return min_score
-
-
-def _check_text(text: object) -> None:
-    if not isinstance(text, str):
-        raise TypeError(f"argmine parses str, got {type(text).__name__}; decode bytes first")
-    check_encodable(text)
-
-
-def _check_segments(segments: Segments | None, text: str) -> list[tuple[int, int]] | None:
-    """Given units must be non-empty pairs inside the text; they are kept in the given order."""
-    if segments is None:
-        return None
-    checked = []
-    for span in segments:
-        try:
-            start, end = (int(x) for x in span)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"a segment must be a (start, end) pair, got {span!r}") from err
-        if not 0 <= start < end <= len(text):
-            raise ValueError(
-                f"segment {span!r} lies outside the text (length {len(text)}) or is empty"
-            )
-        checked.append((start, end))
-    return checked

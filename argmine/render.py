@@ -17,17 +17,10 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
+from argmine.errors import one_line
+from argmine.formats.style import RELATION_COLORS, TYPE_COLORS, is_weak, type_color
 from argmine.graph import ArgumentGraph, Component, Relation
 
-TYPE_COLORS: dict[str, str] = {
-    "conclusion": "#f9c784",
-    "claim": "#a8d5f2",
-    "evidence": "#b9e4c1",
-}
-OTHER_COLOR = "#dddddd"
-WEAK_RELATION = 0.5
-"""Relations scored below this are drawn fainter (HTML) or dimmed with a "?" (tree)."""
-RELATION_COLORS = {"support": "#1b7f3a", "attack": "#c0392b"}
 ANSI = {
     "conclusion": "\033[1;33m",
     "claim": "\033[36m",
@@ -96,7 +89,7 @@ class _TreeDrawer:
 
     def node(self, c: Component) -> str:
         tag = c.type + (f" {c.score:.2f}" if c.score is not None else "")
-        return f"{self.paint(c.type, f'[{tag}]')} {_one_line(c.text)}"
+        return f"{self.paint(c.type, f'[{tag}]')} {one_line(c.text)}"
 
     def edge(self, r: Relation) -> str:
         label = r.type + (f" {r.score:.2f}" if r.score is not None else "")
@@ -108,10 +101,6 @@ class _TreeDrawer:
         if not self.color or key not in ANSI:
             return text
         return f"{ANSI[key]}{text}{ANSI['reset']}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------------------- SVG
@@ -201,7 +190,7 @@ def graph_view(
 def _legend(graph: ArgumentGraph) -> str:
     types = sorted({c.type for c in graph.components}, key=_type_order)
     items = "".join(
-        f'<span class="swatch" style="background:{_color(t)}">{html.escape(t)}</span>'
+        f'<span class="swatch" style="background:{type_color(t)}">{html.escape(t)}</span>'
         for t in types
     )
     if any(is_counterfactual(c) for c in graph.components):
@@ -216,10 +205,6 @@ def _legend(graph: ArgumentGraph) -> str:
 def _type_order(kind: str) -> tuple[int, str]:
     order = list(TYPE_COLORS)
     return (order.index(kind) if kind in order else len(order), kind)
-
-
-def _color(kind: str) -> str:
-    return TYPE_COLORS.get(kind, OTHER_COLOR)
 
 
 def is_counterfactual(c: Component) -> bool:
@@ -263,7 +248,7 @@ def _mark(c: Component) -> str:
     return (
         f'<mark class="{html.escape(classes)}" id="arg-{html.escape(c.id)}" '
         f'data-id="{html.escape(c.id)}" data-type="{html.escape(c.type)}"{attributes} '
-        f'title="{html.escape(title)}" style="background:{_color(c.type)}">'
+        f'title="{html.escape(title)}" style="background:{type_color(c.type)}">'
         f"{_mark_content(c)}{label_spans}</mark>"
     )
 
@@ -354,15 +339,10 @@ def _relations_table(graph: ArgumentGraph) -> str:
     return f'<h2>Relations</h2><table class="relations">{head}{"".join(rows)}</table>'
 
 
-def is_weak(relation: Relation) -> bool:
-    """A relation the model scored below :data:`WEAK_RELATION`: shown, but as a guess."""
-    return relation.score is not None and relation.score < WEAK_RELATION
-
-
 def _component_cell(c: Component) -> str:
     return (
-        f'<a href="#arg-{html.escape(c.id)}" class="ref" style="background:{_color(c.type)}">'
-        f"{html.escape(c.id)} {html.escape(c.type)}</a> {html.escape(_one_line(c.text))}"
+        f'<a href="#arg-{html.escape(c.id)}" class="ref" style="background:{type_color(c.type)}">'
+        f"{html.escape(c.id)} {html.escape(c.type)}</a> {html.escape(one_line(c.text))}"
     )
 
 

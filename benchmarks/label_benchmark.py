@@ -153,7 +153,7 @@ def machine() -> dict:
 
 
 def model_identity(model: str | None) -> str:
-    from argmine.registry import resolve_model
+    from argmine.hub.registry import resolve_model
 
     folder = resolve_model(model)
     try:

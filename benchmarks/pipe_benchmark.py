@@ -31,8 +31,8 @@ import torch
 
 import argmine
 from argmine.corpus import load_graphs
-from argmine.precision import bfloat16_native, int8_supported
-from argmine.registry import DEFAULT_MODEL
+from argmine.hub.registry import DEFAULT_MODEL
+from argmine.runtime import bfloat16_native, int8_supported
 
 RESULTS = Path(__file__).parent / "results" / "pipe.json"
 

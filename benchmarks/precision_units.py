@@ -26,8 +26,8 @@ import torch
 import argmine
 from argmine.corpus import load_graphs
 from argmine.evaluation import end_to_end_scores
-from argmine.precision import quantize_linear_layers
-from argmine.registry import DEFAULT_MODEL
+from argmine.hub.registry import DEFAULT_MODEL
+from argmine.runtime import quantize_linear_layers
 
 RESULTS = Path(__file__).parent / "results"
 STANDARD_VARIANTS = {

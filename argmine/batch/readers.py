@@ -19,6 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argmine.inputs import (
+    UndecodableTextError,
+    UnknownEncodingError,
+    decode_message,
+    decode_text,
+)
+
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -119,25 +126,16 @@ def detect_format(path: Path) -> str:
 
 
 def decode(data: bytes, encoding: str, name: str) -> str:
-    """``data`` as text, or a UnicodeDecodeError-free message naming the file and the fix."""
+    """``data`` as text; an unknown encoding stops the run, an undecodable file or line is
+    that record's error (:class:`DecodeProblem`)."""
     try:
-        return data.decode(encoding)
-    except LookupError as err:
-        raise InputError(f"unknown encoding {encoding!r}") from err
-    except UnicodeDecodeError as err:
-        raise DecodeProblem(encoding_message(name, encoding, err)) from err
+        return decode_text(data, encoding, name)
+    except UnknownEncodingError as err:
+        raise InputError(str(err)) from err
 
 
-class DecodeProblem(ValueError):
-    """One file or line cannot be decoded; its message is the record's error."""
-
-
-def encoding_message(name: str, encoding: str, err: UnicodeDecodeError) -> str:
-    bad = err.object[err.start : err.start + 1].hex()
-    return (
-        f"cannot decode {name} as {encoding} (byte 0x{bad} at offset {err.start}); "
-        "pass the file's encoding with --encoding, e.g. --encoding latin-1"
-    )
+DecodeProblem = UndecodableTextError
+"""One file or line cannot be decoded; its message is the record's error."""
 
 
 # ---------------------------------------------------------------------------- folders of texts
@@ -345,9 +343,9 @@ class CsvSource(TableSource):
                 count = sum(1 for _ in reader)
                 return list(reader.fieldnames or []), count
         except LookupError as err:
-            raise InputError(f"unknown encoding {self.options.encoding!r}") from err
+            raise InputError(str(UnknownEncodingError(self.options.encoding))) from err
         except UnicodeDecodeError as err:
-            raise InputError(encoding_message(str(self.path), self.options.encoding, err)) from err
+            raise InputError(decode_message(str(self.path), self.options.encoding, err)) from err
         except csv.Error as err:
             raise InputError(f"cannot read {self.path} as CSV: {err}") from err
 

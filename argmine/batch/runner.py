@@ -38,42 +38,41 @@ class ModelSpec:
     path: str | None = None
     device: str = "cpu"
     min_score: float | None = None
-    """Replaces the model's threshold on relation scores (None: the model's own)."""
+    """Passed to ``pipe``: relations scored below it are left out (None: the model's own)."""
     precision: str = "auto"
     clean: bool = True
     """Mask page chrome (each graph lists what was masked); False analyses everything."""
 
     def folder(self) -> Path:
-        from argmine.registry import resolve_model
+        from argmine.hub.registry import resolve_model
 
         return resolve_model(self.path)
 
     def identity(self) -> tuple[str, str] | None:
         """``(name, version)`` from the model's config, to tell whether a resumed output used it."""
+        from argmine.hub.folders import CONFIG_NAME, read_model_json
+
         try:
-            config = json.loads((self.folder() / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            config = read_model_json(self.folder() / CONFIG_NAME)
+        except OSError:  # ModelLoadError among them
             return None
         return config.get("name"), config.get("version")
 
     def check(self) -> None:
         """Raise ModelLoadError now if the model folder is missing, before workers start."""
-        from argmine.model import ModelLoadError
+        from argmine.hub.folders import CONFIG_NAME, ModelLoadError
 
         folder = self.folder()
-        if not (folder / "config.json").is_file():
+        if not (folder / CONFIG_NAME).is_file():
             what = "the default model is not installed" if self.path is None else "no model"
             raise ModelLoadError(f"{what} at {folder} (no config.json); pass --model PATH")
 
     def load(self):
         from argmine.pipeline import ArgumentMiner
 
-        miner = ArgumentMiner.from_pretrained(
+        return ArgumentMiner.from_pretrained(
             self.folder(), device=self.device, precision=self.precision
         )
-        if self.min_score is not None:
-            miner.config.min_link_score = self.min_score
-        return miner
 
 
 @dataclass
@@ -198,7 +197,7 @@ def label_batches(
     if workers <= 1:
         miner = model.load()
         for batch in batches:
-            yield label_batch(miner, batch, clean=model.clean)
+            yield label_batch(miner, batch, clean=model.clean, min_score=model.min_score)
     else:
         yield from _label_in_pool(batches, model, workers)
 
@@ -209,17 +208,21 @@ def _batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-def label_batch(miner, batch: list[Record], clean: bool = True) -> list[Result]:
+def label_batch(
+    miner, batch: list[Record], clean: bool = True, min_score: float | None = None
+) -> list[Result]:
     """Results for one batch; a record that cannot be labelled gets an error, not an exception."""
     texts = [None if record.error else record.text for record in batch]
-    outcomes = label_texts(miner, texts, clean=clean)
+    outcomes = label_texts(miner, texts, clean=clean, min_score=min_score)
     return [
         result_of(record, graph, record.error or error)
         for record, (graph, error) in zip(batch, outcomes, strict=True)
     ]
 
 
-def label_texts(miner, texts: list[Any], clean: bool = True) -> list[tuple[Any, str | None]]:
+def label_texts(
+    miner, texts: list[Any], clean: bool = True, min_score: float | None = None
+) -> list[tuple[Any, str | None]]:
     """``(graph, None)`` or ``(None, why)`` for each text, in order: never raises for one text.
 
     The texts are parsed as one batch; if the batch fails, one by one to find the culprit.
@@ -228,7 +231,7 @@ def label_texts(miner, texts: list[Any], clean: bool = True) -> list[tuple[Any, 
     todo = [i for i, (_, problem) in enumerate(outcomes) if problem is None]
     if not todo:
         return outcomes
-    options = {} if clean else {"clean": False}  # miners without the option still work
+    options = _parse_options(clean, min_score)
     try:
         graphs = list(miner.pipe([texts[i] for i in todo], batch_size=len(todo), **options))
         for i, graph in zip(todo, graphs, strict=True):
@@ -240,6 +243,15 @@ def label_texts(miner, texts: list[Any], clean: bool = True) -> list[tuple[Any, 
             except Exception as err:
                 outcomes[i] = (None, f"{type(err).__name__}: {err}")
     return outcomes
+
+
+def _parse_options(clean: bool, min_score: float | None) -> dict[str, Any]:
+    """The ``pipe``/``parse`` options that differ from their defaults (so that miners without
+    an option, such as test doubles, still work when it is not used)."""
+    options: dict[str, Any] = {} if clean else {"clean": False}
+    if min_score is not None:
+        options["min_score"] = min_score
+    return options
 
 
 def _text_problem(text: Any) -> str | None:
@@ -271,7 +283,7 @@ def result_of(record: Record, graph, error: str | None) -> Result:
 # ---------------------------------------------------------------------------- worker processes
 _WORKER_MINER: Any = None
 _WORKER_LOAD_ERROR: Exception | None = None
-_WORKER_CLEAN = True
+_WORKER_MODEL: ModelSpec | None = None
 
 
 def _init_worker(model: ModelSpec, threads: int) -> None:
@@ -280,9 +292,9 @@ def _init_worker(model: ModelSpec, threads: int) -> None:
     A load error is kept and raised by the first task, so the parent gets the error itself
     rather than a broken pool.
     """
-    global _WORKER_MINER, _WORKER_LOAD_ERROR, _WORKER_CLEAN
+    global _WORKER_MINER, _WORKER_LOAD_ERROR, _WORKER_MODEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_CLEAN = model.clean
+    _WORKER_MODEL = model
     _exit_with_parent()
     import torch
 
@@ -309,7 +321,9 @@ def _exit_with_parent(interval: float = 0.5) -> None:
 def _label_in_worker(batch: list[Record]) -> list[Result]:
     if _WORKER_LOAD_ERROR is not None:
         raise _WORKER_LOAD_ERROR
-    return label_batch(_WORKER_MINER, batch, clean=_WORKER_CLEAN)
+    return label_batch(
+        _WORKER_MINER, batch, clean=_WORKER_MODEL.clean, min_score=_WORKER_MODEL.min_score
+    )
 
 
 def _label_in_pool(

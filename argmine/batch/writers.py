@@ -14,15 +14,14 @@ file written to a temporary name and renamed, so a killed run never leaves a hal
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from argmine.batch.journal import Journal, OutputError
+from argmine.files import atomic_write, replaced_atomically
 
 OUTPUT_FORMATS = ("jsonl", "parquet", "brat", "aif")
 JOURNAL_NAME = "records.jsonl"
@@ -87,11 +86,11 @@ class Output:
         if self.format == "parquet":
             write_parquet_tables(self.journal, self.path)
         elif self.format == "brat":
-            write_document_files(self.journal, self.path, brat_files)
+            write_document_files(self.journal, self.path, "brat")
             if not (self.path / "annotation.conf").exists():
                 atomic_write(self.path / "annotation.conf", BRAT_CONF)
         elif self.format == "aif":
-            write_document_files(self.journal, self.path, aif_files)
+            write_document_files(self.journal, self.path, "aif")
 
 
 def output_format_for(path: Path) -> str | None:
@@ -99,24 +98,11 @@ def output_format_for(path: Path) -> str | None:
     return "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else None
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it over: all of the file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------------------- brat and AIF
-def write_document_files(
-    journal: Journal, folder: Path, files_of: Callable[[Any, str], dict[str, str]]
-) -> None:
-    """One or more files per labelled document, named after its id; error records get none."""
+def write_document_files(journal: Journal, folder: Path, format_name: str) -> None:
+    """One or more files per labelled document in a format of :data:`argmine.formats.FORMATS`,
+    named after its id; error records get none."""
+    from argmine.formats import files
     from argmine.graph import ArgumentGraph
 
     names = FileNames()
@@ -124,17 +110,8 @@ def write_document_files(
         if record["graph"] is None:
             continue
         graph = ArgumentGraph.from_dict(record["graph"])
-        for suffix, content in files_of(graph, names.of(str(record["id"]))).items():
+        for suffix, content in files(graph, format_name, names.of(str(record["id"]))).items():
             atomic_write(folder / suffix, content)
-
-
-def brat_files(graph, name: str) -> dict[str, str]:
-    txt, ann = graph.to_brat()
-    return {f"{name}.txt": txt, f"{name}.ann": ann}
-
-
-def aif_files(graph, name: str) -> dict[str, str]:
-    return {f"{name}.json": json.dumps(graph.to_aif(), ensure_ascii=False, indent=2) + "\n"}
 
 
 BRAT_CONF = """\
@@ -341,17 +318,10 @@ def _write_table(path: Path, columns: dict[str, Any], rows: Iterator[dict]) -> N
     import pyarrow.parquet as pq
 
     schema = pa.schema([(k, pa.string() if t == "json" else t) for k, t in columns.items()])
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for chunk in _chunks(rows, ROWS_PER_GROUP):
-                data = {k: [_cell(row.get(k), t) for row in chunk] for k, t in columns.items()}
-                writer.write_table(pa.table(data, schema=schema))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replaced_atomically(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for chunk in _chunks(rows, ROWS_PER_GROUP):
+            data = {k: [_cell(row.get(k), t) for row in chunk] for k, t in columns.items()}
+            writer.write_table(pa.table(data, schema=schema))
 
 
 def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:

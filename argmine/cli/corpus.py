@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from argmine.cli import CLIError
+from argmine.errors import one_line
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +49,7 @@ def run_stats(args: argparse.Namespace) -> int:
     try:
         graphs = load_graphs(args.corpus, split=args.split)
     except (FileNotFoundError, CorpusFormatError, ValueError) as err:
-        raise CLIError(_one_line(err)) from err
+        raise CLIError(one_line(err)) from err
     print(format_stats(corpus_stats(graphs)))
     return 0
 
@@ -60,11 +61,7 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         written = build_corpus(args.shared, args.output)
     except (FileNotFoundError, CorpusFormatError, ValueError) as err:
-        raise CLIError(_one_line(err)) from err
+        raise CLIError(one_line(err)) from err
     for name, path in written.items():
         print(f"{name}: {path}")
     return 0
-
-
-def _one_line(err: Exception) -> str:
-    return " ".join(str(err).split())

@@ -95,7 +95,7 @@ def _check_plots_options(args: argparse.Namespace) -> None:
             "--plots needs a folder (--plots DIR), or --model-card to draw them in the model "
             "folder's plots/"
         )
-    from argmine.plots import PlotsUnavailable, check_available
+    from argmine.evaluation.plots import PlotsUnavailable, check_available
 
     try:
         check_available()
@@ -104,7 +104,7 @@ def _check_plots_options(args: argparse.Namespace) -> None:
 
 
 def _write_plots(scores: dict, folder: Path, name: str) -> None:
-    from argmine.plots import write_plots
+    from argmine.evaluation.plots import write_plots
 
     written = write_plots(scores, folder, name)
     print(f"{len(written)} plot files in {folder}" if written else "no diagnostics to plot")
@@ -148,9 +148,9 @@ def _cross_validate(args: argparse.Namespace, graphs) -> dict:
 
 
 def _store_in_model_card(args: argparse.Namespace, scores: dict) -> None:
-    from argmine.modelcard import PLOTS_FOLDER, write_model_card
-    from argmine.plots import plot_files
-    from argmine.registry import resolve_model
+    from argmine.evaluation.plots import plot_files
+    from argmine.hub.cards import PLOTS_FOLDER, write_model_card
+    from argmine.hub.registry import resolve_model
 
     folder = resolve_model(args.model)
     name = _result_name(args)

@@ -46,8 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from argmine.bases import BaseError, check_base
-    from argmine.fetch import fetch_base
+    from argmine.hub.bases import BaseError, check_base
+    from argmine.hub.fetch import fetch_base
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     try:

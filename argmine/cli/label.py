@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         open_input,
         output_format_for,
     )
-    from argmine.model import ModelLoadError
+    from argmine.hub.folders import ModelLoadError
 
     output_path = Path(args.output)
     fmt = args.format or output_format_for(output_path)

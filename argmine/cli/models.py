@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from argmine.registry import installed_models
+    from argmine.hub.registry import installed_models
 
     try:
         models = installed_models()
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 def base_status(base: str) -> dict:
     """Whether ``base`` resolves to a folder on this machine, and if not, what fetches it."""
-    from argmine.bases import KNOWN_BASES, BaseError, resolve_base
+    from argmine.hub.bases import KNOWN_BASES, BaseError, resolve_base
 
     try:
         available = Path(resolve_base(base)).is_dir()

@@ -6,13 +6,13 @@ Also home of the options every model-using command shares (``--model``, ``--devi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from argmine.cli import CLIError
 
 PARSE_FORMATS = ("tree", "json", "aif", "dot", "brat")
+"""The terminal tree, and the exports of :data:`argmine.formats.FORMATS` that are text."""
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def _score(value: str) -> float:
 
 
 def add_precision_option(parser: argparse.ArgumentParser) -> None:
-    from argmine.precision import PRECISIONS
+    from argmine.runtime import PRECISIONS
 
     parser.add_argument(
         "--precision",
@@ -66,7 +66,7 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
 
 def check_device(device: str) -> str:
     """The device ``auto`` stands for here, or a one-line CLIError for one this machine lacks."""
-    from argmine.devices import DeviceError, resolve_device
+    from argmine.runtime import DeviceError, resolve_device
 
     try:
         return str(resolve_device(device))
@@ -74,19 +74,13 @@ def check_device(device: str) -> str:
         raise CLIError(f"--device: {err}") from err
 
 
-def load_miner(
-    model: str | None,
-    device: str,
-    min_score: float | None = None,
-    precision: str = "auto",
-):
-    """The miner, or a one-line CLIError saying why it cannot be loaded; ``min_score``
-    replaces the model's threshold on relation scores."""
-    from argmine.bases import BaseError
-    from argmine.encoders import EncoderError
-    from argmine.model import ModelLoadError
+def load_miner(model: str | None, device: str, precision: str = "auto"):
+    """The miner, or a one-line CLIError saying why it cannot be loaded."""
+    from argmine.hub.bases import BaseError
+    from argmine.hub.folders import ModelLoadError
+    from argmine.model.encoders import EncoderError
     from argmine.pipeline import ArgumentMiner
-    from argmine.precision import PrecisionError
+    from argmine.runtime import PrecisionError
 
     device = check_device(device)
     try:
@@ -100,8 +94,6 @@ def load_miner(
         raise CLIError(f"cannot load the model: {err}{hint}") from err
     except RuntimeError as err:  # e.g. an unknown or unavailable --device
         raise CLIError(f"cannot load the model on device {device!r}: {err}") from err
-    if min_score is not None:
-        miner.config.min_link_score = min_score
     return miner
 
 
@@ -157,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
     from argmine.inputs import InputTextError
 
     text = read_document(args.file, args.encoding, args.html)
-    miner = load_miner(args.model, args.device, args.min_score, args.precision)
+    miner = load_miner(args.model, args.device, args.precision)
     try:
-        graph = miner.parse(text, clean=not args.no_clean)
+        graph = miner.parse(text, min_score=args.min_score, clean=not args.no_clean)
     except InputTextError as err:
         raise CLIError(f"cannot parse {_label(args.file)}: {err}") from err
     tell_masked(graph)
@@ -201,15 +193,12 @@ def read_document(name: str, encoding: str, html: bool = False) -> str:
             raise CLIError(f"{name} is a folder; parse reads one file (use argmine label)")
         data, label = path.read_bytes(), name
         html = html or path.suffix.lower() in (".html", ".htm")
+    from argmine.inputs import InputTextError, decode_text
+
     try:
-        text = data.decode(encoding)
-    except LookupError as err:
-        raise CLIError(f"unknown encoding {encoding!r}") from err
-    except UnicodeDecodeError as err:
-        raise CLIError(
-            f"cannot decode {label} as {encoding} (byte 0x{data[err.start]:02x} at offset "
-            f"{err.start}); pass its encoding with --encoding, e.g. --encoding latin-1"
-        ) from err
+        text = decode_text(data, encoding, label)
+    except InputTextError as err:
+        raise CLIError(str(err)) from err
     if html:
         try:
             from argmine.cleanup import html_to_text
@@ -229,18 +218,18 @@ def use_color(choice: str, output: str | None) -> bool:
 
 
 def format_graph(graph, fmt: str, color: bool = False) -> str:
-    """The graph as text in ``fmt`` (every format but brat, which is two files)."""
+    """The graph as text in ``fmt``: the terminal tree, or a format of
+    :data:`argmine.formats.FORMATS` (brat, two files, is written by :func:`write_brat_pair`)."""
+    from argmine.formats import as_text
+
     if fmt == "tree":
         from argmine.render import graph_tree
 
         return graph_tree(graph, color=color, ascii_only=not _stdout_takes_unicode())
-    if fmt == "json":
-        return graph.to_json(indent=2) + "\n"
-    if fmt == "aif":
-        return json.dumps(graph.to_aif(), ensure_ascii=False, indent=2) + "\n"
-    if fmt == "dot":
-        return graph.to_dot()
-    raise CLIError(f"unknown format {fmt!r}")
+    try:
+        return as_text(graph, fmt)
+    except ValueError as err:
+        raise CLIError(str(err)) from err
 
 
 def _stdout_takes_unicode() -> bool:
@@ -254,13 +243,15 @@ def _stdout_takes_unicode() -> bool:
 
 def write_brat_pair(graph, output: str | None) -> None:
     """brat is a pair of files; without ``-o``, print the .ann (its offsets index the input)."""
-    txt, ann = graph.to_brat()
-    if output is None:
-        sys.stdout.write(ann)
-        return
-    stem = Path(output)
+    from argmine.formats import files
+
+    stem = Path(output or "document")
     if stem.suffix in (".txt", ".ann"):
         stem = stem.with_suffix("")
+    written = files(graph, "brat", stem.name)
+    if output is None:
+        sys.stdout.write(written[f"{stem.name}.ann"])
+        return
     stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_name(stem.name + ".txt").write_text(txt, encoding="utf-8", newline="")
-    stem.with_name(stem.name + ".ann").write_text(ann, encoding="utf-8", newline="")
+    for name, content in written.items():
+        stem.with_name(name).write_text(content, encoding="utf-8", newline="")

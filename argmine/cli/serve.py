@@ -105,17 +105,13 @@ def run(args: argparse.Namespace) -> int:
 
     sock = listen(args.host, args.port)
     try:
-        miner = load_miner(
-            args.model,
-            args.device,
-            min_score=getattr(args, "min_score", None),
-            precision=getattr(args, "precision", "auto"),
-        )
+        miner = load_miner(args.model, args.device, precision=getattr(args, "precision", "auto"))
         app = create_app(
             miner,
             max_chars=args.max_chars,
             local_only=is_loopback(args.host),
             batch_size=args.batch_size,
+            min_score=getattr(args, "min_score", None),
         )
         host, port = sock.getsockname()[:2]
         _announce(app, host, port)

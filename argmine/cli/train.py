@@ -37,10 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from argmine.bases import BaseError
-    from argmine.checkpoints import CheckpointError
-    from argmine.encoders import EncoderError
+    from argmine.hub.bases import BaseError
+    from argmine.model.encoders import EncoderError
     from argmine.training import CorpusSelection, TrainConfig, train
+    from argmine.training.checkpoints import CheckpointError
 
     if not args.config.is_file():
         raise CLIError(f"no config file at {args.config}")

@@ -12,14 +12,10 @@ from __future__ import annotations
 import re
 import textwrap
 
+from argmine.formats.style import RELATION_COLORS, is_weak, type_color
 from argmine.graph import ArgumentGraph, Component, Relation
-from argmine.render import is_weak
 
-FILL_COLOURS = {"conclusion": "#f9d9a6", "claim": "#c9daf8", "evidence": "#d9ead3"}
-EDGE_STYLES = {
-    "support": 'color="#2e7d32", fontcolor="#2e7d32", style=solid',
-    "attack": 'color="#c62828", fontcolor="#c62828", style=dashed',
-}
+LINE_STYLES = {"support": "solid", "attack": "dashed"}
 WEAK_OPACITY = "59"
 """Alpha (hex) of a weak link's colour: about a third, visible but plainly not a solid link."""
 MAX_TEXT = 120
@@ -71,9 +67,7 @@ def shorten(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def _node(c: Component, max_text: int, svg_ids: bool = False) -> str:
-    attributes = (
-        f'label={quote(_label(c, max_text))}, fillcolor="{FILL_COLOURS.get(c.type, "white")}"'
-    )
+    attributes = f'label={quote(_label(c, max_text))}, fillcolor="{type_color(c.type)}"'
     if svg_ids:
         attributes += (
             f", id={quote('node-' + c.id)}, class={quote('component type-' + _css(c.type))}"
@@ -84,7 +78,8 @@ def _node(c: Component, max_text: int, svg_ids: bool = False) -> str:
 def _edge(r: Relation, svg_ids: bool = False) -> str:
     label = r.type if r.score is None else f"{r.type} ({r.score:.2f})"
     weak = is_weak(r)
-    style = EDGE_STYLES[r.type]
+    colour = RELATION_COLORS[r.type]
+    style = f'color="{colour}", fontcolor="{colour}", style={LINE_STYLES[r.type]}'
     if weak:  # the same colours, faint
         style = re.sub(r'"(#[0-9a-fA-F]{6})"', rf'"\g<1>{WEAK_OPACITY}"', style)
     if r.score is not None:  # the likelier the link, the thicker the line

@@ -141,14 +141,14 @@ class ArgumentMinerComponent(Pipe):
         spans_key: str = SPANS_KEY,
     ) -> None:
         import argmine
-        from argmine.pipeline import _check_min_score
+        from argmine.inputs import check_min_score
 
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
         if not isinstance(spans_key, str) or not spans_key:
             raise ValueError(f"spans_key must be a non-empty str, got {spans_key!r}")
         self.name = name
-        self.min_score = _check_min_score(min_score)
+        self.min_score = check_min_score(min_score)
         self.batch_size = batch_size
         self.spans_key = spans_key
         self.miner = argmine.load(model, device=device, precision=precision)
@@ -215,7 +215,7 @@ def span_of(doc: Doc, component: Component) -> Span | None:
 def displacy_options(spans_key: str = SPANS_KEY) -> dict[str, Any]:
     """Options for ``displacy.render(doc, style="span", options=...)``: the argument spans in
     the colours of argmine's own views."""
-    from argmine.render import TYPE_COLORS
+    from argmine.formats.style import TYPE_COLORS
 
     return {"spans_key": spans_key, "colors": dict(TYPE_COLORS)}
 

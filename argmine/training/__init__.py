@@ -3,7 +3,10 @@
 - :mod:`argmine.training.config`: ``TrainConfig`` and ``CorpusSelection`` (training/configs/*.json);
 - :mod:`argmine.training.examples`: gold graphs as targets for every head;
 - :mod:`argmine.training.losses`: one loss per head, and the training-only auxiliary head;
-- :mod:`argmine.training.loop`: the loop, checkpoints and resuming, dev-tuned decoding.
+- :mod:`argmine.training.loop`: the loop and resuming;
+- :mod:`argmine.training.checkpoints`: checkpoints, written atomically;
+- :mod:`argmine.training.stages`: a config that starts from another config's model;
+- :mod:`argmine.training.tuning`: decoding settings calibrated on dev data.
 """
 
 from argmine.training.config import CorpusSelection, TrainConfig
@@ -15,9 +18,9 @@ from argmine.training.loop import (
     select_graphs,
     total_steps,
     train,
-    tune_decoding,
 )
 from argmine.training.losses import AuxiliaryHeads, batch_losses, example_losses
+from argmine.training.tuning import tune_decoding
 
 __all__ = [
     "AuxiliaryHeads",

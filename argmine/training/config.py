@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argmine.bases import DEFAULT_BASE
-from argmine.encoders import lora_settings
-from argmine.model import ModelConfig
+from argmine.hub.bases import DEFAULT_BASE
+from argmine.model.config import ModelConfig
+from argmine.model.encoders import lora_settings
 
 CLASS_WEIGHT_RULES = ("balanced", "sqrt-balanced")
 RUN_ONLY_SETTINGS = (

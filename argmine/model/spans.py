@@ -1,10 +1,11 @@
-"""Component classification: a type (conclusion / claim / evidence) for each span.
+"""Span representations: one vector per unit, shared by every span head.
 
 A span is represented by the encoder states of its tokens (mean, first and last token) plus a few
 features of where it sits in the document: conclusions cluster at the start and the end of a
 text, which the token states of one window cannot see once a document spans several windows.
-The same span representations feed the relation scorer, so typing and linking share one
-encoder pass.
+A small discourse encoder then lets each span's vector see the document's other spans. The
+component types, the proposition types and the relation scorer all read these vectors, so
+typing and linking share one encoder pass.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from argmine.graph import COMPONENT_TYPES
+from argmine.model.windows import DocumentEncoding, assign_tokens_to_windows, plan_windows
 
 N_POSITION_FEATURES = 5
 
@@ -70,8 +71,6 @@ class DiscourseEncoder(nn.Module):
         self.layers = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
 
     def forward(self, span_repr: torch.Tensor) -> torch.Tensor:
-        from argmine.segmentation import assign_tokens_to_windows, plan_windows
-
         projected = self.project(span_repr)
         n = projected.shape[0]
         if n <= SPANS_PER_WINDOW:
@@ -82,17 +81,14 @@ class DiscourseEncoder(nn.Module):
         return torch.stack([outputs[w][p] for w, p in zip(best, position, strict=True)])
 
 
-class SpanClassifier(nn.Module):
-    """Types each span from its pooled representation: logits over :data:`COMPONENT_TYPES`."""
+def token_ranges(doc: DocumentEncoding, spans: Sequence[tuple[int, int]]) -> list[range]:
+    """The tokens of each character span (never empty while the document has tokens)."""
+    return [_nonempty(doc.tokens_in(a, b), doc, a) for a, b in spans]
 
-    def __init__(self, span_dim: int, hidden: int = 256, dropout: float = 0.1) -> None:
-        super().__init__()
-        self.mlp = nn.Sequential(
-            nn.Linear(span_dim, hidden),
-            nn.GELU(),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, len(COMPONENT_TYPES)),
-        )
 
-    def forward(self, span_repr: torch.Tensor) -> torch.Tensor:
-        return self.mlp(span_repr)
+def _nonempty(tokens: range, doc: DocumentEncoding, start: int) -> range:
+    """A span without tokens of its own (a symbol the tokenizer drops) reads its neighbour."""
+    if len(tokens) or not doc.n_tokens:
+        return tokens
+    nearest = min(max(tokens.start, 0), doc.n_tokens - 1)
+    return range(nearest, nearest + 1)

@@ -6,7 +6,7 @@ torch.distributed, torch._dynamo and scipy), ten times the prediction of a short
 two shipped bases are a BERT (MiniLM) and an MPNet; their forward pass is a few dozen lines.
 Parameter names are transformers' own, so the saved weights, the base checksum, LoRA merging
 and int8 quantization see the same tensors under the same names. Any other encoder family,
-and training, use transformers (:mod:`argmine.encoders`). ``tests/test_inference.py`` holds
+and training, use transformers (:mod:`argmine.model.encoders`). ``tests/model/test_plain.py`` holds
 both paths to the same token states and the shipped models to the same graphs.
 """
 

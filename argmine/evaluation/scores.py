@@ -46,10 +46,21 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import KFold
 
-from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Relation
-
-Pair = tuple[int, int]
-TRAILING_PUNCTUATION = ".,;:!?"
+from argmine.evaluation.diagnostics import (
+    component_type_confusion,
+    counterfactual_confusion,
+    link_diagnostics,
+    proposition_type_confusion,
+)
+from argmine.evaluation.matching import (
+    Pair,
+    exact_match,
+    indexed_links,
+    match_components,
+    overlap_match,
+    prf,
+)
+from argmine.graph import COMPONENT_TYPES, ArgumentGraph
 
 
 def evaluate(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) -> dict[str, Any]:
@@ -142,10 +153,10 @@ def given_units_scores(
     for d, (g, p) in enumerate(zip(gold, pred, strict=True)):
         gold_types += [c.type for c in g]
         pred_types += [c.type for c in p]
-        for key, kind in _indexed_links(g, d).items():
+        for key, kind in indexed_links(g, d).items():
             gold_links.add(key)
             gold_link_types[key] = kind
-        pred_links.update(_indexed_links(p, d))
+        pred_links.update(indexed_links(p, d))
     labels = [t for t in COMPONENT_TYPES if t in gold_types]
     per_type = f1_score(gold_types, pred_types, labels=labels, average=None, zero_division=0)
     correct = [k for k in pred_links if k in gold_links]
@@ -156,7 +167,7 @@ def given_units_scores(
             f1_score(gold_types, pred_types, labels=labels, average="macro", zero_division=0)
         ),
         "component_f1_per_type": {t: float(f) for t, f in zip(labels, per_type, strict=True)},
-        "link": _prf(len(correct), len(pred_links), len(gold_links)),
+        "link": prf(len(correct), len(pred_links), len(gold_links)),
         "relation_type_accuracy_on_correct_links": (
             float(
                 accuracy_score(
@@ -214,8 +225,8 @@ def counterfactual_scores(
                 hit = bool(guess and truth and exact_match(g.text, tuple(truth), tuple(guess)))
                 counts.update(tp=hit, predicted=guess is not None, gold=truth is not None)
     return {
-        "detection": _prf(detection["tp"], detection["predicted"], detection["gold"]),
-        **{f"{part}_exact": _prf(c["tp"], c["predicted"], c["gold"]) for part, c in parts.items()},
+        "detection": prf(detection["tp"], detection["predicted"], detection["gold"]),
+        **{f"{part}_exact": prf(c["tp"], c["predicted"], c["gold"]) for part, c in parts.items()},
         "sentences": len(gold),
     }
 
@@ -258,7 +269,7 @@ def _document_counts(gold: ArgumentGraph, pred: ArgumentGraph) -> list[list[int]
         ]
         for kind in COMPONENT_TYPES
     ]
-    gold_links, pred_links = set(_indexed_links(gold, 0)), set(_indexed_links(pred, 0))
+    gold_links, pred_links = set(indexed_links(gold, 0)), set(indexed_links(pred, 0))
     return [*counts, [len(gold_links & pred_links), len(pred_links), len(gold_links)]]
 
 
@@ -268,195 +279,10 @@ def _f1(tp: np.ndarray, n_pred: np.ndarray, n_gold: np.ndarray) -> np.ndarray:
     return np.divide(2 * tp, denominator, out=np.zeros(np.shape(tp)), where=denominator > 0)
 
 
-def _indexed_links(graph: ArgumentGraph, doc: int) -> dict[tuple[int, int, int], str]:
-    """Links as ``(document, source position, target position) -> type`` in text order."""
-    position = {c.id: i for i, c in enumerate(graph)}
-    return {(doc, position[r.source], position[r.target]): r.type for r in graph.relations}
-
-
 # ---------------------------------------------------------------------- diagnostics
-RELIABILITY_BINS = 10
-MIN_SCORE_GRID = tuple(round(0.05 * k, 2) for k in range(20))
-"""The ``min_score`` values precision and recall are given for (the model's own is added)."""
-
-
-def confusion(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    """Counts of (gold, predicted) label pairs: ``matrix[i][j]`` units of gold ``labels[i]``
-    predicted ``labels[j]``. Labels seen in neither list are left out."""
-    seen = set(gold) | set(pred)
-    kept = [label for label in labels if label in seen]
-    kept += sorted(seen - set(kept))  # a label outside ``labels`` still shows up
-    index = {label: i for i, label in enumerate(kept)}
-    matrix = [[0] * len(kept) for _ in kept]
-    for g, p in zip(gold, pred, strict=True):
-        matrix[index[g]][index[p]] += 1
-    return {"labels": kept, "matrix": matrix}
-
-
-def component_type_confusion(
-    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
-) -> dict[str, Any]:
-    """Component types on given units: gold against predicted."""
-    pairs = [
-        (g.type, p.type)
-        for gd, pd in zip(gold, pred, strict=True)
-        for g, p in zip(gd, pd, strict=True)
-    ]
-    return confusion([g for g, _ in pairs], [p for _, p in pairs], COMPONENT_TYPES)
-
-
-def proposition_type_confusion(
-    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph], labels: Sequence[str]
-) -> dict[str, Any] | None:
-    """Proposition types over the units :func:`proposition_type_scores` scores; None without."""
-    pairs = [
-        (g.attributes["native_label"], str(p.attributes.get("proposition_type")))
-        for gd, pd in zip(gold, pred, strict=True)
-        for g, p in zip(gd, pd, strict=True)
-        if g.attributes.get("native_label") in labels
-    ]
-    if not pairs:
-        return None
-    return confusion([g for g, _ in pairs], [p for _, p in pairs], labels)
-
-
-def counterfactual_confusion(
-    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
-) -> dict[str, Any]:
-    """Counterfactual detection on the subtask-1 sentences (those :func:`counterfactual_scores`
-    scores): gold against predicted."""
-    names = {True: "counterfactual", False: "other"}
-    pairs = [
-        (
-            names[bool(g.metadata.get("counterfactual"))],
-            names[bool(p.components and p.components[0].attributes.get("counterfactual"))],
-        )
-        for g, p in zip(gold, pred, strict=True)
-        if 1 in g.metadata.get("subtasks", [1])
-    ]
-    return confusion([g for g, _ in pairs], [p for _, p in pairs], ["other", "counterfactual"])
-
-
-def scored_links(
-    gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
-) -> tuple[list[float], list[bool], int]:
-    """Each predicted link's score and whether it is a gold link (source and target, as link F1
-    counts it), and the number of gold links. Predictions on the gold units, in their order."""
-    scores, correct = [], []
-    for d, (g, p) in enumerate(zip(gold, pred, strict=True)):
-        gold_links = set(_indexed_links(g, d))
-        for key, relation in _indexed_relations(p, d).items():
-            if relation.score is not None:
-                scores.append(float(relation.score))
-                correct.append(key in gold_links)
-    return scores, correct, sum(len(g.relations) for g in gold)
-
-
-def reliability_table(
-    scores: Sequence[float], correct: Sequence[bool], bins: int = RELIABILITY_BINS
-) -> dict[str, Any]:
-    """Links grouped by score into ``bins`` equal bins of [0, 1] (a score of 1 in the last):
-    per bin its count, mean score and share of correct links (None when empty), and the
-    expected calibration error (the count-weighted mean gap between the two)."""
-    rows = []
-    for k in range(bins):
-        lower, upper = k / bins, (k + 1) / bins
-        inside = [
-            (s, c)
-            for s, c in zip(scores, correct, strict=True)
-            if lower <= s < upper or (k == bins - 1 and s == upper)
-        ]
-        n = len(inside)
-        rows.append(
-            {
-                "lower": round(lower, 4),
-                "upper": round(upper, 4),
-                "count": n,
-                "mean_score": sum(s for s, _ in inside) / n if n else None,
-                "accuracy": sum(c for _, c in inside) / n if n else None,
-            }
-        )
-    total = sum(r["count"] for r in rows)
-    error = sum(r["count"] * abs(r["accuracy"] - r["mean_score"]) for r in rows if r["count"])
-    return {
-        "bins": rows,
-        "links": total,
-        "expected_calibration_error": error / total if total else None,
-    }
-
-
-def precision_recall_by_min_score(
-    scores: Sequence[float],
-    correct: Sequence[bool],
-    gold_links: int,
-    min_scores: Sequence[float] = MIN_SCORE_GRID,
-) -> list[dict[str, float]]:
-    """Link precision, recall and F1 keeping the links scored at least each ``min_score``."""
-    rows = []
-    for threshold in sorted(set(min_scores)):
-        kept = [c for s, c in zip(scores, correct, strict=True) if s >= threshold]
-        rows.append({"min_score": threshold, **_prf(sum(kept), len(kept), gold_links)})
-    return rows
-
-
-def link_diagnostics(
-    gold: Sequence[ArgumentGraph], every_link: Sequence[ArgumentGraph], min_score: float
-) -> dict[str, Any]:
-    """Reliability of link scores, and precision/recall for each ``min_score`` (the model's,
-    ``min_score``, among them), from predictions that kept every decoded link."""
-    scores, correct, gold_links = scored_links(gold, every_link)
-    return {
-        "min_score": min_score,
-        "gold_links": gold_links,
-        "reliability": reliability_table(scores, correct),
-        "precision_recall": precision_recall_by_min_score(
-            scores, correct, gold_links, (*MIN_SCORE_GRID, min_score)
-        ),
-    }
-
-
-def _indexed_relations(graph: ArgumentGraph, doc: int) -> dict[tuple[int, int, int], Relation]:
-    position = {c.id: i for i, c in enumerate(graph)}
-    return {(doc, position[r.source], position[r.target]): r for r in graph.relations}
 
 
 # ---------------------------------------------------------------------- end to end
-def overlap_match(gold: tuple[int, int], pred: tuple[int, int]) -> bool:
-    """The Feedback Prize rule: the overlap covers at least half of each span."""
-    overlap = min(gold[1], pred[1]) - max(gold[0], pred[0])
-    return (
-        overlap > 0
-        and overlap >= 0.5 * (gold[1] - gold[0])
-        and overlap >= 0.5 * (pred[1] - pred[0])
-    )
-
-
-def exact_match(text: str, gold: tuple[int, int], pred: tuple[int, int]) -> bool:
-    """Same boundaries, ignoring a trailing punctuation mark (corpora differ on the full stop)."""
-    return _trimmed(text, *gold) == _trimmed(text, *pred)
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while end > start and (text[end - 1].isspace() or text[end - 1] in TRAILING_PUNCTUATION):
-        end -= 1
-    return start, end
-
-
-def match_components(
-    gold: ArgumentGraph,
-    pred: ArgumentGraph,
-    rule: Callable[[tuple[int, int], tuple[int, int]], bool],
-) -> dict[str, str]:
-    """Match predicted to gold components of the same type, one to one, greedily in text order."""
-    matched: dict[str, str] = {}
-    taken: set[str] = set()
-    for p in pred:
-        for g in gold:
-            if g.id not in taken and g.type == p.type and rule((g.start, g.end), (p.start, p.end)):
-                matched[p.id] = g.id
-                taken.add(g.id)
-                break
-    return matched
 
 
 def end_to_end_scores(
@@ -477,13 +303,13 @@ def end_to_end_scores(
         for (g, _), m in zip(pairs, matched, strict=True):
             gold_types = {c.id: c.type for c in g.components}
             tp.update(gold_types[gold_id] for gold_id in m.values())
-        per_type = {t: _prf(tp[t], n_pred[t], n_gold[t]) for t in COMPONENT_TYPES if n_gold[t]}
+        per_type = {t: prf(tp[t], n_pred[t], n_gold[t]) for t in COMPONENT_TYPES if n_gold[t]}
         scores[f"component_{name}"] = {
             "per_type": per_type,
             "macro_f1": sum(v["f1"] for v in per_type.values()) / max(len(per_type), 1),
         }
     overlap = zip(pairs, matches["overlap"], strict=True)
-    scores["relation"] = _prf(
+    scores["relation"] = prf(
         sum(_matched_relations(g, p, m) for (g, p), m in overlap),
         sum(len(p.relations) for p in pred),
         sum(len(g.relations) for g in gold),
@@ -499,13 +325,6 @@ def _matched_relations(gold: ArgumentGraph, pred: ArgumentGraph, matched: dict[s
         for r in pred.relations
         if (matched.get(r.source), matched.get(r.target), r.type) in gold_relations
     )
-
-
-def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "support": n_gold}
 
 
 # ---------------------------------------------------------------------- microtexts
@@ -583,54 +402,3 @@ def cross_validate(
         "pooled": microtext_scores(gold_all, pred_all),
         "per_fold": per_fold,
     }
-
-
-def format_report(scores: dict[str, Any], title: str = "") -> str:
-    """A plain-text table of the headline numbers of :func:`evaluate`."""
-    lines = [f"== {title} ({scores.get('documents', '?')} documents)"] if title else []
-    if "given_units" in scores:
-        gu = scores["given_units"]
-        intervals = gu.get("intervals_95", {})
-        lines += [
-            "given units:",
-            f"  component macro-F1      {gu['component_macro_f1']:.3f}   "
-            + "  ".join(f"{t}={f:.3f}" for t, f in gu["component_f1_per_type"].items())
-            + _interval(intervals.get("component_macro_f1")),
-            f"  link F1                 {gu['link']['f1']:.3f}   "
-            f"(P={gu['link']['precision']:.3f} R={gu['link']['recall']:.3f})"
-            + _interval(intervals.get("link_f1")),
-            f"  relation-type accuracy  {gu['relation_type_accuracy_on_correct_links']:.3f}",
-        ]
-        if "proposition_type" in gu:
-            pt = gu["proposition_type"]
-            lines.append(
-                f"  proposition type macro-F1 {pt['macro_f1']:.3f} "
-                + "  ".join(f"{t}={f:.3f}" for t, f in pt["f1_per_label"].items())
-            )
-    if "end_to_end" in scores:
-        e2e = scores["end_to_end"]
-        lines += [
-            "end to end:",
-            f"  component F1 (overlap)  {e2e['component_overlap']['macro_f1']:.3f}",
-            f"  component F1 (exact)    {e2e['component_exact']['macro_f1']:.3f}",
-            f"  relation F1             {e2e['relation']['f1']:.3f}",
-        ]
-    if "counterfactual" in scores:
-        cf = scores["counterfactual"]
-        lines += [
-            f"counterfactuals ({cf['sentences']} sentences):",
-            *(
-                f"  {name:<22}  {cf[key]['f1']:.3f}   "
-                f"(P={cf[key]['precision']:.3f} R={cf[key]['recall']:.3f})"
-                for name, key in (
-                    ("detection F1", "detection"),
-                    ("antecedent exact F1", "antecedent_exact"),
-                    ("consequent exact F1", "consequent_exact"),
-                )
-            ),
-        ]
-    return "\n".join(lines)
-
-
-def _interval(bounds: list[float] | None) -> str:
-    return f"   95% CI {bounds[0]:.3f}-{bounds[1]:.3f}" if bounds else ""

@@ -1,0 +1,108 @@
+"""A model's settings (``config.json``): what is needed to rebuild it and to decode its output.
+
+Configs of older argmine versions still load: renamed keys are read under their new names, and
+a head a config predates is absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from argmine.hub.bases import DEFAULT_BASE
+from argmine.model.segmentation import TAG_LABELS
+
+LEGACY_KEYS = {"base_embedding_sha256": "base_sha256"}
+"""Config keys of argmine 0.1.0 models and their current names."""
+LEGACY_DEFAULTS = {"counterfactual": False}
+"""What a config that predates a head means: argmine 0.1.0 models have no counterfactual head."""
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How the heads' scores become a graph. A model's own are chosen on dev data and stored in
+    its config; a call may pass others (``parse(min_score=...)``, dev tuning) without changing
+    the loaded model."""
+
+    min_link_score: float = 0.0
+    """Relations scored below this are left out of graphs."""
+    none_weight: float = 1.0
+    """Prior on "no target" when decoding relations (< 1 links more)."""
+    type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
+    """Priors on the component types (conclusion, claim, evidence)."""
+    sentence_bounds: bool = False
+    """Predicted units are cut at sentence boundaries and include their sentence's first
+    words (:func:`argmine.model.segmentation.refine_to_sentences`)."""
+    counterfactual_threshold: float = 0.5
+    """Detector score from which a component is a counterfactual."""
+
+
+@dataclass
+class ModelConfig:
+    """What a saved model needs to be rebuilt; written to ``config.json``."""
+
+    name: str = "argmine-model"
+    version: str = "0.0.0"
+    base_model: str = DEFAULT_BASE
+    """The base encoder: a known name (:mod:`argmine.hub.bases`), a local folder or a hub id."""
+    encoder_layers: int | None = None
+    """Keep only the first N encoder layers (None: all). Tests use 1 for speed."""
+    max_length: int = 512
+    """Tokens per encoder window, special tokens included (never past the encoder's limit)."""
+    stride: int = 128
+    hidden: int = 256
+    discourse_layers: int = 2
+    dropout: float = 0.1
+    min_span_words: int = 3
+    """Predicted spans shorter than this are dropped as fragments."""
+    sentence_bounds: bool = False
+    """Predicted units are cut at sentence boundaries and include their sentence's first words
+    (:func:`argmine.model.segmentation.refine_to_sentences`); chosen on dev data."""
+    none_weight: float = 1.0
+    """Prior on "no target" when decoding relations (< 1 links more); tuned on dev data."""
+    type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
+    """Priors on the component types (conclusion, claim, evidence); tuned on dev data."""
+    min_link_score: float = 0.0
+    """Relations scored below this are left out of graphs (``min_score`` overrides it)."""
+    proposition_labels: tuple[str, ...] = ()
+    """The source's own proposition types a head predicts (``attributes["proposition_type"]``);
+    empty: no such head."""
+    counterfactual: bool = True
+    """Whether the model has the counterfactual heads."""
+    counterfactual_threshold: float = 0.5
+    """Detector score from which a component is a counterfactual."""
+    speed_class: str | None = None
+    """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
+    cpu_precision: str = "float32"
+    """What ``precision="auto"`` picks on an x86 CPU: ``float32``, or ``int8`` for a model
+    whose units int8 was measured to keep (``benchmarks/precision_units.py``)."""
+    lora: dict[str, Any] | None = None
+    """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
+    base_sha256: str = ""
+    """Checksum of what the model reads from its base: the input embeddings (full
+    fine-tuning) or every base weight (LoRA)."""
+    tag_labels: tuple[str, ...] = TAG_LABELS
+
+    def decoding(self) -> DecodingSettings:
+        """The model's own decoding settings."""
+        return DecodingSettings(**{f.name: getattr(self, f.name) for f in fields(DecodingSettings)})
+
+    def use_decoding(self, settings: DecodingSettings) -> None:
+        """Make ``settings`` the model's own (dev tuning does, before the model is saved)."""
+        for f in fields(DecodingSettings):
+            setattr(self, f.name, getattr(settings, f.name))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("tag_labels", "type_weights", "proposition_labels"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        data = {**LEGACY_DEFAULTS, **{LEGACY_KEYS.get(k, k): v for k, v in data.items()}}
+        known = {f.name for f in fields(cls)}
+        config = cls(**{k: v for k, v in data.items() if k in known})
+        for key in ("tag_labels", "type_weights", "proposition_labels"):
+            setattr(config, key, tuple(getattr(config, key)))
+        return config

@@ -1,0 +1,135 @@
+"""Decoding calibration: after training, the decoding settings that score best on dev data.
+
+The settings (the prior on "no target", the link-score threshold, the prior on the conclusion
+type, sentence cuts, the counterfactual threshold) only change decoding, so each dev document
+is encoded once and decoded with every candidate, passed as arguments
+(:meth:`argmine.ArgumentMiner.decode_batch`); the chosen ones become the model's own and are
+saved with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from argmine.graph import ArgumentGraph
+from argmine.pipeline import ArgumentMiner, EncodedBatch
+from argmine.training.config import TrainConfig
+
+COUNTERFACTUAL_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+BATCH_SIZE = 16
+UNITS = ("gold", "whole", "none")
+"""What the documents are encoded with: their gold units, each whole text as one unit, or
+none (the model segments)."""
+
+
+def tune_decoding(
+    miner: ArgumentMiner,
+    dev_graphs: Sequence[ArgumentGraph],
+    config: TrainConfig,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Pick the decoding settings that score best on the dev documents.
+
+    Argument documents choose, from the config's short candidate lists, the prior on "no
+    target" with the score below which a link is left out (link F1), then the prior on the
+    conclusion type (component macro-F1), then whether units are cut at sentences (end-to-end
+    exact component F1); counterfactual sentences choose the detector's threshold (detection
+    F1). The model card says that dev scores are measured with settings chosen on the same
+    dev set.
+    """
+    from argmine.evaluation import split_by_annotation
+
+    arguments, counterfactuals = split_by_annotation(dev_graphs)
+    if arguments:
+        _tune_argument_decoding(miner, arguments, config, log)
+    if counterfactuals and miner.config.counterfactual:
+        _tune_counterfactual_threshold(miner, counterfactuals, log)
+
+
+def encoded(
+    miner: ArgumentMiner, graphs: Sequence[ArgumentGraph], units: str = "gold"
+) -> list[EncodedBatch]:
+    """The documents encoded once, in batches, with the ``units`` of :data:`UNITS`."""
+    texts = [g.text for g in graphs]
+    segments = [
+        {"gold": [(c.start, c.end) for c in g], "whole": [(0, len(g.text))], "none": None}[units]
+        for g in graphs
+    ]
+    return [
+        miner.encode_batch(texts[k : k + BATCH_SIZE], segments[k : k + BATCH_SIZE])
+        for k in range(0, len(texts), BATCH_SIZE)
+    ]
+
+
+def decoded(
+    miner: ArgumentMiner, batches: Sequence[EncodedBatch], **settings: Any
+) -> list[ArgumentGraph]:
+    """Graphs of encoded documents with the model's decoding settings but ``settings``."""
+    decoding = miner.decoding(**settings)
+    return [graph for batch in batches for graph in miner.decode_batch(batch, decoding)]
+
+
+def _tune_argument_decoding(
+    miner: ArgumentMiner,
+    dev: Sequence[ArgumentGraph],
+    config: TrainConfig,
+    log: Callable[[str], None],
+) -> None:
+    from argmine.evaluation import end_to_end_scores, given_units_scores
+
+    given = encoded(miner, dev)  # the settings only change decoding: encode once
+    links = {
+        (w, m): given_units_scores(
+            dev, decoded(miner, given, none_weight=w, min_link_score=m, type_weights=(1, 1, 1))
+        )["link"]["f1"]
+        for w in config.none_weights
+        for m in config.min_link_scores
+    }
+    best_none, best_min = max(links, key=lambda k: (links[k], k[0], -k[1]))
+    chosen = {"none_weight": best_none, "min_link_score": best_min}
+    types = {
+        w: given_units_scores(dev, decoded(miner, given, **chosen, type_weights=(w, 1.0, 1.0)))[
+            "component_macro_f1"
+        ]
+        for w in config.conclusion_weights
+    }
+    best_conclusion = max(types, key=lambda w: (types[w], -abs(w - 1.0)))
+    log(
+        "none_weight, min_link_score -> dev link F1: "
+        + ", ".join(f"{w}, {m}: {f:.3f}" for (w, m), f in links.items())
+    )
+    log(
+        "conclusion_weight -> dev component macro-F1: "
+        + ", ".join(f"{w}: {f:.3f}" for w, f in types.items())
+    )
+    miner.config.use_decoding(miner.decoding(**chosen, type_weights=(best_conclusion, 1.0, 1.0)))
+    segmented = encoded(miner, dev, units="none")
+    exact = {
+        bounds: end_to_end_scores(dev, decoded(miner, segmented, sentence_bounds=bounds))[
+            "component_exact"
+        ]["macro_f1"]
+        for bounds in (False, True)
+    }
+    log(f"sentence_bounds -> dev end-to-end exact component F1: {exact}")
+    miner.config.use_decoding(miner.decoding(sentence_bounds=exact[True] > exact[False]))
+
+
+def _tune_counterfactual_threshold(
+    miner: ArgumentMiner, dev: Sequence[ArgumentGraph], log: Callable[[str], None]
+) -> None:
+    from argmine.evaluation import counterfactual_scores
+
+    sentences = encoded(miner, dev, units="whole")
+    f1 = {
+        t: counterfactual_scores(dev, decoded(miner, sentences, counterfactual_threshold=t))[
+            "detection"
+        ]["f1"]
+        for t in COUNTERFACTUAL_THRESHOLDS
+    }
+    best = max(f1, key=lambda t: (f1[t], -abs(t - 0.5)))
+    log(
+        "counterfactual threshold -> dev detection F1: "
+        + ", ".join(f"{t}: {v:.3f}" for t, v in f1.items())
+    )
+    miner.config.use_decoding(miner.decoding(counterfactual_threshold=best))
