@@ -48,6 +48,19 @@ def make_graph(text: str, units, links, doc_id: str = "doc") -> ArgumentGraph:
     return ArgumentGraph(text, components, relations, metadata={"id": doc_id, "source": "tiny"})
 
 
+def assert_whole_word_units(graph: ArgumentGraph) -> None:
+    """What segmentation promises beyond the graph's own checks (which already hold every
+    component's text to ``text[start:end]``): units begin and end on a word, never inside
+    one or on white space, and do not overlap."""
+    text, previous_end = graph.text, 0
+    for c in graph:  # text order
+        assert not text[c.start].isspace() and not text[c.end - 1].isspace(), c
+        assert c.start == 0 or not (text[c.start - 1].isalnum() and text[c.start].isalnum()), c
+        assert c.end == len(text) or not (text[c.end - 1].isalnum() and text[c.end].isalnum()), c
+        assert c.start >= previous_end, f"{c} overlaps the unit before it"
+        previous_end = c.end
+
+
 def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     """A user error: exit status 2 and one ``argmine: error:`` line naming ``fragments``."""
     assert code == 2

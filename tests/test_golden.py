@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import argmine
-from argmine.registry import installed_models
+from argmine.hub.registry import installed_models
 
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden"
 _spec = importlib.util.spec_from_file_location("write_golden", GOLDEN / "write_golden.py")
@@ -29,13 +29,13 @@ TOLERANCE = 1e-6
 
 
 def _base_available(name: str) -> bool:
-    from argmine.bases import base_available
+    from argmine.hub.bases import base_available
 
     return base_available(name)
 
 
 def _fetch_command(name: str) -> str:
-    from argmine.bases import KNOWN_BASES
+    from argmine.hub.bases import KNOWN_BASES
 
     return KNOWN_BASES[name].fetch_command
 

@@ -6,17 +6,19 @@ import json
 import shutil
 
 import pytest
+from conftest import assert_whole_word_units
 
 import argmine
-from argmine.model import ModelConfig, ModelLoadError
+from argmine.hub.folders import ModelLoadError
+from argmine.model.config import ModelConfig
 from argmine.pipeline import ArgumentMiner
 
 
 def test_parse_returns_a_valid_graph_with_scores(tiny_miner, tiny_graphs):
     graph = tiny_miner.parse(tiny_graphs[0].text)
     assert graph.components, "the tiny model found no component in its own training text"
+    assert_whole_word_units(graph)
     for c in graph.components:
-        assert graph.text[c.start : c.end] == c.text
         assert 0.0 <= c.score <= 1.0
         assert "counterfactual" in c.attributes
     assert all(0.0 <= r.score <= 1.0 for r in graph.relations)
@@ -53,8 +55,7 @@ def test_long_document_is_covered_end_to_end(tiny_miner, tiny_graphs):
     graph = tiny_miner.parse(text)
     last_copy = text.rindex(paragraph)
     assert any(c.start >= last_copy for c in graph.components), "the last window was not read"
-    for c in graph.components:
-        assert text[c.start : c.end] == c.text
+    assert_whole_word_units(graph)
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t  "])
@@ -83,14 +84,14 @@ def test_save_and_load_give_identical_graphs(tiny_miner, tiny_model_dir, tiny_gr
 
 
 def test_an_int8_miner_saves_its_trained_float_weights(tiny_miner, tiny_model_dir, tiny_graphs):
-    from argmine.precision import int8_supported
+    from argmine.runtime import int8_supported
 
     if not int8_supported():
         pytest.skip("int8 needs an x86 CPU")
     quantized = argmine.load(tiny_model_dir, precision="int8")
     assert quantized.precision == "int8"
     graph = quantized.parse(tiny_graphs[0].text)
-    assert all(graph.text[c.start : c.end] == c.text for c in graph.components)
+    assert_whole_word_units(graph)
     resaved = tiny_model_dir.parent / "resaved-from-int8"
     quantized.save_pretrained(resaved)
     texts = [g.text for g in tiny_graphs]
@@ -101,7 +102,7 @@ def test_an_int8_miner_saves_its_trained_float_weights(tiny_miner, tiny_model_di
 
 
 def test_precision_choices_are_checked_before_loading(tiny_model_dir):
-    from argmine.precision import PrecisionError
+    from argmine.runtime import PrecisionError
 
     with pytest.raises(PrecisionError, match="unknown precision"):
         argmine.load(tiny_model_dir, precision="int4")
@@ -112,7 +113,7 @@ def test_precision_choices_are_checked_before_loading(tiny_model_dir):
 def test_auto_precision_follows_the_models_cpu_choice():
     import torch
 
-    from argmine.precision import PrecisionError, int8_supported, resolve_precision
+    from argmine.runtime import PrecisionError, int8_supported, resolve_precision
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert resolve_precision("auto", cpu) == "float32"
@@ -126,7 +127,7 @@ def test_auto_precision_follows_the_models_cpu_choice():
 
 
 def test_int8_is_the_default_only_for_a_model_that_opts_in(tiny_model_dir, tmp_path):
-    from argmine.precision import int8_supported
+    from argmine.runtime import int8_supported
 
     folder = tmp_path / "int8-model"
     shutil.copytree(tiny_model_dir, folder)
@@ -169,7 +170,7 @@ def test_missing_model_folder_is_named(tmp_path):
 
 @pytest.mark.parametrize("precision", ["float32", "int8"])
 def test_a_texts_graph_does_not_depend_on_its_batch(tiny_model_dir, tiny_graphs, precision):
-    from argmine.precision import int8_supported
+    from argmine.runtime import int8_supported
 
     if precision == "int8" and not int8_supported():
         pytest.skip("int8 needs an x86 CPU")
@@ -178,3 +179,15 @@ def test_a_texts_graph_does_not_depend_on_its_batch(tiny_model_dir, tiny_graphs,
     alone = [miner.parse(t).to_dict() for t in texts]
     assert [g.to_dict() for g in miner.pipe(texts, batch_size=3)] == alone
     assert [g.to_dict() for g in miner.pipe(texts[::-1], batch_size=2)] == alone[::-1]
+
+
+def test_the_whole_word_check_can_fail():
+    """A unit cut inside a word, or overlapping another, is refused by the check above (the
+    graph itself accepts both)."""
+    from conftest import make_graph
+
+    inside_a_word = make_graph("Bicycles are good.", [("cycles are good", "claim")], [])
+    overlapping = make_graph("Ban cars now.", [("Ban cars", "claim"), ("cars now", "claim")], [])
+    for graph in (inside_a_word, overlapping):
+        with pytest.raises(AssertionError):
+            assert_whole_word_units(graph)

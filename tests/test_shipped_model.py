@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 import argmine
-from argmine.bases import KNOWN_BASES, base_available
 from argmine.corpus import load_graphs
-from argmine.inference import PlainEncoder
+from argmine.hub.bases import KNOWN_BASES, base_available
+from argmine.hub.registry import installed_models
+from argmine.model.plain import PlainEncoder
 from argmine.pipeline import ArgumentMiner
-from argmine.registry import installed_models
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "ends-in-august.txt"
 

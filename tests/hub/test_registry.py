@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_line_error
 
-from argmine import bases, registry
 from argmine.cli import main
-from argmine.model import ModelLoadError
-from argmine.registry import installed_models, models_dir, resolve_model
+from argmine.hub import bases, registry
+from argmine.hub.folders import ModelLoadError
+from argmine.hub.registry import installed_models, models_dir, resolve_model
 
 
 def write_model(root: Path, name: str, card: bool = True, **config) -> Path:
@@ -69,7 +69,8 @@ def test_the_shipped_accurate_model_is_listed_and_names_its_fetch_command(tmp_pa
 def test_models_dir_falls_back_to_the_installed_copy(monkeypatch, tmp_path):
     from importlib.resources import files
 
-    monkeypatch.setattr(registry, "__file__", str(tmp_path / "site" / "argmine" / "registry.py"))
+    installed = tmp_path / "site" / "argmine" / "hub" / "registry.py"
+    monkeypatch.setattr(registry, "__file__", str(installed))
     (tmp_path / "site" / "models").mkdir(parents=True)  # someone else's models/ folder
     assert models_dir() == Path(str(files("argmine") / "_models"))
 

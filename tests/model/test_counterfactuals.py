@@ -9,7 +9,7 @@ from conftest import make_graph
 
 from argmine.evaluation import counterfactual_scores, proposition_type_scores
 from argmine.graph import ArgumentGraph, Component
-from argmine.segmentation import refine_to_sentences
+from argmine.model.segmentation import refine_to_sentences
 from argmine.training import TrainConfig, train
 
 COUNTERFACTUALS = [

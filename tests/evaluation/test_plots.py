@@ -13,10 +13,10 @@ from conftest import assert_one_line_error
 
 from argmine.cli import main
 from argmine.corpus.records import write_jsonl
-from argmine.evaluation import (
+from argmine.evaluation import given_units_scores
+from argmine.evaluation.diagnostics import (
     confusion,
     counterfactual_confusion,
-    given_units_scores,
     link_diagnostics,
     precision_recall_by_min_score,
     proposition_type_confusion,

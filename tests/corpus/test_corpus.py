@@ -11,7 +11,7 @@ import pytest
 import argmine
 from argmine.corpus import CORPUS_NAMES, corpus_dir, load, load_graphs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 
 

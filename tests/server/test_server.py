@@ -309,7 +309,7 @@ def test_concurrent_requests_each_get_their_own_graph(server, local_miner):
 @pytest.fixture(scope="module")
 def instrumented(tiny_model_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("instrumented")
-    script = Path(__file__).with_name("instrumented_server.py")
+    script = Path(__file__).resolve().parents[1] / "instrumented_server.py"
     batch_log = folder / "batches.txt"
     running = ServerProcess(
         [sys.executable, str(script), str(tiny_model_dir), str(batch_log)], folder / "server.log"

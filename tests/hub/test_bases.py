@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from argmine import bases
-from argmine.bases import (
+from argmine.hub import bases
+from argmine.hub.bases import (
     BaseNotFoundError,
     BaseVerificationError,
     KnownBase,

@@ -16,8 +16,8 @@ from argmine.evaluation import (
     end_to_end_scores,
     given_units_scores,
     microtext_scores,
-    overlap_match,
 )
+from argmine.evaluation.matching import overlap_match
 from argmine.graph import ArgumentGraph, Component
 from argmine.training import TrainConfig, WeightAverage, make_example, structure_targets
 
@@ -129,8 +129,8 @@ def test_structure_targets_mark_receivers_and_senders():
 
 
 def test_native_label_targets_skip_labels_the_head_does_not_learn():
-    from argmine.bases import DEFAULT_BASE
-    from argmine.encoders import base_source, load_tokenizer
+    from argmine.hub.bases import DEFAULT_BASE
+    from argmine.model.encoders import base_source, load_tokenizer
 
     text = "Fees rose. Fees should fall. I paid twice."
     units = [("Fees rose", "evidence", "fact"), ("Fees should fall", "claim", "policy")]
@@ -295,7 +295,7 @@ def test_cross_validation_uses_every_document_once_for_testing():
     assert len(scores["per_fold"]) == 5
 
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "training" / "configs").rglob("*.json"))
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "training" / "configs").rglob("*.json"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -355,7 +355,7 @@ def test_a_missing_stage_config_is_a_clear_error(tmp_path, capsys):
 
 
 def test_the_model_card_shows_each_seed_and_the_spread(tmp_path):
-    from argmine.modelcard import render_model_card
+    from argmine.hub.cards import render_model_card
 
     runs = [
         {"model": "a", "seed": 13, "link F1": 0.30, "component macro-F1": 0.60},
@@ -371,7 +371,7 @@ def test_the_model_card_shows_each_seed_and_the_spread(tmp_path):
 
 
 def test_the_model_card_of_a_fetched_base_says_how_to_fetch_it_and_shows_its_notes(tmp_path):
-    from argmine.modelcard import NOTES_FILE, render_model_card
+    from argmine.hub.cards import NOTES_FILE, render_model_card
 
     config = {"name": "accurate", "base_model": "all-mpnet-base-v2", "lora": {"r": 16}}
     (tmp_path / "config.json").write_text(json.dumps(config))

@@ -5,25 +5,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from argmine.attributes import (
+from argmine.cleanup import chrome_spans, mask_chrome
+from argmine.hub.bases import DEFAULT_BASE
+from argmine.model.counterfactuals import (
     COUNTERFACTUAL_TAGS,
     counterfactual_attributes,
     counterfactual_tag_targets,
     decode_parts,
 )
-from argmine.bases import DEFAULT_BASE
-from argmine.cleanup import chrome_spans, mask_chrome
-from argmine.encoders import base_source, load_tokenizer
-from argmine.relations import LinkScores, candidate_targets, decode_relations
-from argmine.segmentation import (
-    TAG_LABELS,
-    assign_tokens_to_windows,
-    bio_labels,
-    decode_spans,
-    encode_document,
-    plan_windows,
-    snap_to_words,
-)
+from argmine.model.encoders import base_source, load_tokenizer
+from argmine.model.relations import LinkScores, candidate_targets, decode_relations
+from argmine.model.segmentation import TAG_LABELS, bio_labels, decode_spans, snap_to_words
+from argmine.model.windows import assign_tokens_to_windows, encode_document, plan_windows
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +206,7 @@ def test_html_is_reduced_to_its_text():
 
 
 def test_prediction_scores_pairs_as_training_does_with_a_third_of_the_arithmetic():
-    from argmine.relations import RelationScorer
+    from argmine.model.relations import RelationScorer
 
     torch.manual_seed(0)
     scorer = RelationScorer(24, 16, dropout=0.0)
@@ -225,7 +218,7 @@ def test_prediction_scores_pairs_as_training_does_with_a_third_of_the_arithmetic
 
 
 def test_long_documents_are_read_in_windows_of_units():
-    from argmine.classification import SPANS_PER_WINDOW, DiscourseEncoder
+    from argmine.model.spans import SPANS_PER_WINDOW, DiscourseEncoder
 
     torch.manual_seed(0)
     encoder = DiscourseEncoder(12, 16, layers=1, dropout=0.0).eval()

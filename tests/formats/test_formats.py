@@ -321,7 +321,7 @@ def test_dot_escapes_quotes_backslashes_and_newlines() -> None:
 def test_dot_shows_scores_and_shortens_long_text() -> None:
     dot = graph_to_dot(cars_graph(), max_text=20)
     assert "conclusion (0.91)\\nWe should ban cars…" in dot
-    assert 'label="support (0.70)", color="#2e7d32"' in dot
+    assert 'label="support (0.70)", color="#1b7f3a"' in dot
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")

@@ -33,8 +33,8 @@ def test_dot_puts_conclusions_on_top_and_draws_weak_links_faint():
     assert "rankdir=BT" in dot and '{ rank=max; "c0"; "c3"; }' in dot
     strong = next(line for line in dot.splitlines() if '"c1" -> "c0"' in line)
     weak = next(line for line in dot.splitlines() if '"c2" -> "c0"' in line)
-    assert 'color="#2e7d32"' in strong
-    assert 'color="#c6282859"' in weak and "style=dashed" in weak  # an attack, faint
+    assert 'color="#1b7f3a"' in strong
+    assert 'color="#c0392b59"' in weak and "style=dashed" in weak  # an attack, faint
     assert "id=" not in dot and "class=" not in dot  # the plain export has no SVG ids
 
 
@@ -105,7 +105,7 @@ def test_without_graphviz_svg_is_a_501_naming_graphviz(server_without_graphviz):
 
 def test_the_page_draws_at_most_so_many_components(monkeypatch):
     pytest.importorskip("fastapi", reason="argmine serve needs the serve extra")
-    from argmine import server
+    from argmine.server import app as server
 
     monkeypatch.setattr(server, "PICTURE_MAX_COMPONENTS", 3)
     svg, note = server._picture(small_graph())

@@ -22,7 +22,7 @@ from argmine.corpus.cdcp import choose_dev_ids, read_cdcp
 from argmine.corpus.essays import read_essays
 from argmine.corpus.microtexts import read_microtexts
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "corpus"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 
 
 def units(graph) -> dict[str, tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""The plain-torch inference path (argmine.inference) against transformers' own code."""
+"""The plain-torch inference path (argmine.model.plain) against transformers' own code."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 from safetensors.torch import load_file
 from tiny_encoders import build_tiny_encoder
 
-from argmine.encoders import load_encoder, load_tokenizer, special_tokens
-from argmine.inference import PlainEncoder, PlainTokenizer, load_plain_encoder
+from argmine.model.encoders import load_encoder, load_tokenizer, special_tokens
+from argmine.model.plain import PlainEncoder, PlainTokenizer, load_plain_encoder
 from argmine.pipeline import ArgumentMiner
 
 TEXTS = [

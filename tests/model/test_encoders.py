@@ -9,21 +9,16 @@ import json
 
 import pytest
 import torch
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, assert_whole_word_units
 from safetensors.torch import load_file
 from tiny_encoders import FAMILIES, build_tiny_encoder
 
 import argmine
 from argmine.cli import main
 from argmine.corpus.records import write_jsonl
-from argmine.encoders import (
-    load_encoder,
-    load_tokenizer,
-    position_limit,
-    special_tokens,
-)
-from argmine.model import ModelLoadError
-from argmine.pipeline import encode_text
+from argmine.hub.folders import ModelLoadError
+from argmine.model.encoders import load_encoder, load_tokenizer, position_limit, special_tokens
+from argmine.model.windows import encode_text
 
 TRAIN_SETTINGS = {
     "name": "tiny-any",
@@ -75,7 +70,7 @@ def test_each_family_trains_saves_loads_and_parses(family, bases, corpus, tmp_pa
 
     miner = argmine.load(folder)
     graph = miner.parse(LONG_TEXT)
-    assert all(graph.text[c.start : c.end] == c.text for c in graph.components)
+    assert_whole_word_units(graph)
     given = miner.parse(LONG_TEXT, segments=[(0, 63), (64, 127)])
     assert [(c.start, c.end) for c in given] == [(0, 63), (64, 127)]
     assert str(bases[family]) in (folder / "README.md").read_text()  # the card names its base
