@@ -253,9 +253,9 @@ def load_plain_encoder(folder: str | Path, layers: int | None = None) -> PlainEn
         return None
     if layers:
         config.num_hidden_layers = min(layers, config.num_hidden_layers)
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
-    stored = load_file(str(folder / "model.safetensors"))
+    stored = load((folder / "model.safetensors").read_bytes())  # one read: see network.py
     prefix = f"{config.model_type}."
     stored = {k.removeprefix(prefix): v for k, v in stored.items()}
     with skipped_initialisation():  # the weights are read next
