@@ -10,6 +10,7 @@ from typing import Any
 from argmine.bases import DEFAULT_BASE
 from argmine.encoders import lora_settings
 from argmine.model import ModelConfig
+from argmine.training.distill import distill_settings
 
 CLASS_WEIGHT_RULES = ("balanced", "sqrt-balanced")
 RUN_ONLY_SETTINGS = (
@@ -113,6 +114,11 @@ class TrainConfig:
     """Weights of the proposition types in their loss, so a rare type is learned too:
     ``"balanced"`` (scikit-learn's rule, n / (classes * count) over the training units),
     ``"sqrt-balanced"`` (its square root: milder), a ``{label: weight}`` map, or None (all 1)."""
+    distill: dict[str, Any] | None = None
+    """Learn from a trained teacher's soft labels too (:mod:`argmine.training.distill`):
+    ``teacher`` (a saved model's name or folder), ``temperature`` (2.0), ``weight`` (0.5),
+    ``cache`` (the file its labels are kept in) and ``gold_wins`` (proposition types on which
+    gold overrules the teacher). None: gold labels only."""
     average_from: float | None = None
     """Average the weights of every step after this fraction of training (stochastic weight
     averaging) and keep the average; None: keep the last step's weights."""
@@ -142,6 +148,7 @@ class TrainConfig:
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
         self.lora = lora_settings(self.lora)
+        self.distill = distill_settings(self.distill, self.native_labels)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -20,6 +21,9 @@ from argmine.graph import COMPONENT_TYPES, RELATION_TYPES, ArgumentGraph
 from argmine.pipeline import encode_text
 from argmine.segmentation import DocumentEncoding, bio_labels
 from argmine.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from argmine.training.distill import SoftTargets
 
 
 @dataclass
@@ -44,14 +48,18 @@ class Example:
     counterfactual_labels: torch.Tensor
     counterfactual_tags: torch.Tensor
     """Antecedent/consequent BIO target per token, :data:`IGNORE` where unknown."""
+    soft: SoftTargets | None = None
+    """A teacher's soft labels for every head (config key ``distill``), or None."""
 
     def to(self, device: torch.device) -> Example:
-        """The same example with its label tensors on ``device``."""
+        """The same example with its label tensors (soft targets included) on ``device``."""
         moved = {
             f.name: getattr(self, f.name).to(device)
             for f in fields(self)
             if isinstance(getattr(self, f.name), torch.Tensor)
         }
+        if self.soft is not None:
+            moved["soft"] = self.soft.to(device)
         return replace(self, **moved)
 
 
