@@ -293,7 +293,9 @@ class ArgumentMiner:
         ]
 
     def _relations(self, reps: torch.Tensor, min_score: float) -> list[Relation]:
-        links = decode_relations(self.model.relations(reps), self.config.none_weight)
+        links = decode_relations(
+            self.model.relations(reps), self.config.none_weight, self.config.link_temperature
+        )
         relations = [Relation(f"c{s}", f"c{t}", kind, round(p, 4)) for s, t, kind, p in links]
         return [r for r in relations if r.score >= min_score]  # the score the reader sees
 
