@@ -95,11 +95,14 @@ def test_distill_settings_are_checked():
         "weight": 0.5,
         "cache": None,
         "gold_wins": [],
+        "heads": None,
     }
     with pytest.raises(ValueError, match="unknown distill key"):
         distill_settings({"teacher": "t", "temp": 2})
     with pytest.raises(ValueError, match="gold_wins names labels"):
         distill_settings({"teacher": "t", "gold_wins": ["reference"]}, ["fact"])
+    with pytest.raises(ValueError, match="unknown heads"):
+        distill_settings({"teacher": "t", "heads": ["link"]})
     with pytest.raises(ValueError, match="needs a teacher"):
         TrainConfig.from_dict({"distill": {}})
 
@@ -202,6 +205,12 @@ def test_a_distilled_loss_adds_weight_times_t_squared_times_each_head_s_kl(
     gold = sum(w * losses[k] for k, w in config.loss_weights.items() if k in losses)
     soft = 0.5 * 2.0**2 * sum(losses[k] for k in distilled)
     assert float(losses["total"]) == pytest.approx(float(gold + soft), rel=1e-5)
+    links_only = dict(config.distill, heads=["links"])
+    limited = batch_losses(model, examples, config.loss_weights, distill=links_only)
+    assert [k for k in limited if k.startswith("distill_")] == ["distill_links"]
+    assert float(limited["total"]) == pytest.approx(
+        float(gold + 0.5 * 2.0**2 * losses["distill_links"]), rel=1e-5
+    )
     plain = batch_losses(model, examples, config.loss_weights)
     assert not any(k.startswith("distill_") for k in plain)
     assert float(plain["total"]) == pytest.approx(float(gold), rel=1e-5)

@@ -55,7 +55,12 @@ def loss_names(
     names += ["structure"] if auxiliary is not None else []
     names += list(COUNTERFACTUAL_LOSSES) if model.counterfactual is not None else []
     if distill:
-        names += [d for d, gold in distillation.DISTILLED_HEADS.items() if gold in names]
+        heads = distill.get("heads")
+        names += [
+            d
+            for d, gold in distillation.DISTILLED_HEADS.items()
+            if gold in names and (heads is None or gold in heads)
+        ]
     return names
 
 
@@ -206,5 +211,10 @@ def total_weights(weights: dict[str, float], distill: dict | None) -> dict[str, 
     if not distill:
         return weights
     scale = float(distill["weight"]) * float(distill["temperature"]) ** 2
-    soft = {d: scale for d, gold in distillation.DISTILLED_HEADS.items() if weights.get(gold)}
+    heads = distill.get("heads")
+    soft = {
+        d: scale
+        for d, gold in distillation.DISTILLED_HEADS.items()
+        if weights.get(gold) and (heads is None or gold in heads)
+    }
     return {**weights, **soft}
