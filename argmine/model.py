@@ -93,10 +93,10 @@ class ModelConfig:
     type_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     """Priors on the component types (conclusion, claim, evidence); tuned on dev data."""
     min_link_score: float = 0.0
+    """Relations scored below this are left out of graphs (``min_score`` overrides it)."""
     link_temperature: float = 1.0
     """The link scorer's logits are divided by this before the softmax: fitted on dev data by
     minimising NLL (:mod:`argmine.training.calibration`); 1.0 leaves older models unchanged."""
-    """Relations scored below this are left out of graphs (``min_score`` overrides it)."""
     proposition_labels: tuple[str, ...] = ()
     """The source's own proposition types a head predicts (``attributes["proposition_type"]``);
     empty: no such head."""
