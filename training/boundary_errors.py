@@ -19,7 +19,7 @@ from collections import Counter
 
 import argmine
 from argmine.corpus import load_graphs
-from argmine.evaluation import exact_match
+from argmine.evaluation.matching import exact_match
 
 WORD = re.compile(r"\w+")
 

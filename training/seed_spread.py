@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [score_model(folder) for folder in args.models]
     print(json.dumps(runs, indent=2))
     if args.model_card:
-        from argmine.modelcard import write_model_card
+        from argmine.hub.cards import write_model_card
 
         command = "python training/seed_spread.py " + " ".join(str(m) for m in args.models)
         record = {"runs": runs, "command": f"{command} --model-card {args.model_card}"}

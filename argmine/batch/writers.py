@@ -195,35 +195,28 @@ def documents_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def component_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    graph = record["graph"] or {}
-    rows = []
-    for c in graph.get("components") or ():
-        row = {
-            "doc_id": str(record["id"]),
-            "id": c["id"],
-            "start": c["start"],
-            "end": c["end"],
-            "text": c["text"],
-            "type": c["type"],
-            "score": c.get("score"),
-        }
-        rows.append(_with_attributes(row, c.get("attributes") or {}))
-    return rows
+    return _part_rows(record, "components", ("id", "start", "end", "text", "type"))
 
 
 def relation_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return _part_rows(record, "relations", ("source", "target", "type"))
+
+
+def _part_rows(record: dict[str, Any], part: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One row per component or relation: the document's id, ``columns``, the score and one
+    column per attribute."""
     graph = record["graph"] or {}
-    rows = []
-    for r in graph.get("relations") or ():
-        row = {
-            "doc_id": str(record["id"]),
-            "source": r["source"],
-            "target": r["target"],
-            "type": r["type"],
-            "score": r.get("score"),
-        }
-        rows.append(_with_attributes(row, r.get("attributes") or {}))
-    return rows
+    return [
+        _with_attributes(
+            {
+                "doc_id": str(record["id"]),
+                **{k: item[k] for k in columns},
+                "score": item.get("score"),
+            },
+            item.get("attributes") or {},
+        )
+        for item in graph.get(part) or ()
+    ]
 
 
 TABLES: dict[str, tuple[Callable[[dict], list[dict]], dict[str, str]]] = {
