@@ -198,6 +198,18 @@ def _auxiliary_heads(training: dict[str, Any]) -> str:
             "Matwin and Zhu 2020: SemEval-2020 Task 5: Counterfactual Recognition, SemEval-2020), "
             "whose terms ask for that citation; see corpus/semeval2020-task5/ATTRIBUTION.md."
         )
+    if distill := training.get("distill"):
+        lines.append(
+            f"It was distilled from `{distill['teacher']}`: every head also learned the "
+            f"teacher's distributions (temperature {distill['temperature']}, weight "
+            f"{distill['weight']}"
+            + (
+                f"; gold overruled it on {', '.join(distill['gold_wins'])}"
+                if distill.get("gold_wins")
+                else ""
+            )
+            + ")."
+        )
     if weights.get("structure"):
         lines.append(
             "A training-only auxiliary head (not part of the saved model) also learned whether "

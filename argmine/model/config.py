@@ -35,6 +35,9 @@ class DecodingSettings:
     words (:func:`argmine.model.segmentation.refine_to_sentences`)."""
     counterfactual_threshold: float = 0.5
     """Detector score from which a component is a counterfactual."""
+    link_temperature: float = 1.0
+    """The link scorer's logits are divided by this before the softmax: fitted on dev data by
+    minimising NLL (:mod:`argmine.training.calibration`); 1.0 leaves older models unchanged."""
 
 
 @dataclass
@@ -64,6 +67,8 @@ class ModelConfig:
     """Priors on the component types (conclusion, claim, evidence); tuned on dev data."""
     min_link_score: float = 0.0
     """Relations scored below this are left out of graphs (``min_score`` overrides it)."""
+    link_temperature: float = 1.0
+    """Divides the link logits before the softmax; fitted on dev data (1.0: older models)."""
     proposition_labels: tuple[str, ...] = ()
     """The source's own proposition types a head predicts (``attributes["proposition_type"]``);
     empty: no such head."""

@@ -168,17 +168,18 @@ def link_targets(scores: LinkScores, links: list[tuple[int, int]]) -> torch.Tens
 
 
 def decode_relations(
-    scores: LinkScores, none_weight: float = 1.0
+    scores: LinkScores, none_weight: float = 1.0, temperature: float = 1.0
 ) -> list[tuple[int, int, str, float]]:
     """The most probable forest of links: ``(source, target, type, score)`` for each link.
 
     ``score`` is P(link) * P(type | link). ``none_weight`` scales the probability of "no
-    target" before decoding: below 1 the decoder links more (higher recall).
+    target" before decoding: below 1 the decoder links more (higher recall). ``temperature``
+    divides the link logits first (calibration fitted on dev data).
     """
     n, width = scores.candidates.shape
     if n < 2:
         return []
-    link_probs = scores.link.float().softmax(-1).cpu()
+    link_probs = (scores.link.float() / temperature).softmax(-1).cpu()
     type_probs = scores.kinds.float().softmax(-1).cpu()
     candidates, valid = scores.candidates.cpu(), scores.valid.cpu()
     weighted = link_probs.clone()

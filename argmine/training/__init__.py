@@ -6,7 +6,11 @@
 - :mod:`argmine.training.loop`: the loop and resuming;
 - :mod:`argmine.training.checkpoints`: checkpoints, written atomically;
 - :mod:`argmine.training.stages`: a config that starts from another config's model;
-- :mod:`argmine.training.tuning`: decoding settings calibrated on dev data.
+- :mod:`argmine.training.tuning`: decoding settings calibrated on dev data;
+- :mod:`argmine.training.calibration`: the link scorer's temperature, fitted on dev data;
+- :mod:`argmine.training.distill`: a teacher's soft labels for every head (config ``distill``);
+- :mod:`argmine.training.compare`: two recipes compared on seed means (training/compare.py);
+- :mod:`argmine.training.soup`: the average of one recipe's seeds (training/soup.py).
 """
 
 from argmine.training.config import CorpusSelection, TrainConfig

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,64 @@ RUN_ONLY_SETTINGS = (
 )
 """Config keys that do not change the weights: they may differ between a run and its
 resumption, or between an earlier stage and the run that reuses its model."""
+
+
+DISTILL_DEFAULTS: dict[str, Any] = {
+    "teacher": None,
+    "temperature": 2.0,
+    "weight": 0.5,
+    "cache": None,
+    "gold_wins": [],
+    "heads": None,
+}
+DISTILLED_HEADS = {
+    "distill_tags": "tags",
+    "distill_types": "types",
+    "distill_links": "links",
+    "distill_native": "native",
+    "distill_counterfactual": "counterfactual",
+    "distill_counterfactual_tags": "counterfactual_tags",
+}
+"""Each distillation loss and the gold loss whose head it teaches: a head whose gold weight is
+0 (switched off) is not distilled either."""
+
+
+def distill_settings(
+    settings: dict[str, Any] | None, native_labels: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """The ``distill`` config with its defaults filled in, checked (None: no distillation)."""
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise ValueError(f"distill must be an object, got {settings!r}")
+    unknown = set(settings) - set(DISTILL_DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"unknown distill key(s): {sorted(unknown)}; known: {sorted(DISTILL_DEFAULTS)}"
+        )
+    merged = {**DISTILL_DEFAULTS, **settings}
+    merged["gold_wins"] = list(merged["gold_wins"])
+    heads = set(DISTILLED_HEADS.values())
+    if merged["heads"] is not None:
+        merged["heads"] = list(merged["heads"])
+        unknown_heads = set(merged["heads"]) - heads
+        if unknown_heads:
+            raise ValueError(
+                f"distill heads names unknown heads {sorted(unknown_heads)}; known: {sorted(heads)}"
+            )
+    if not merged["teacher"]:
+        raise ValueError("distill needs a teacher (a saved model's name or folder)")
+    if not float(merged["temperature"]) > 0:
+        raise ValueError(f"distill temperature must be positive, got {merged['temperature']}")
+    if float(merged["weight"]) < 0:
+        raise ValueError(f"distill weight must not be negative, got {merged['weight']}")
+    unknown_labels = set(merged["gold_wins"]) - set(native_labels)
+    if unknown_labels:
+        raise ValueError(
+            f"distill gold_wins names labels the student does not learn: {sorted(unknown_labels)}"
+            f" (native_labels: {list(native_labels)})"
+        )
+    return merged
 
 
 @dataclass
@@ -113,6 +172,11 @@ class TrainConfig:
     """Weights of the proposition types in their loss, so a rare type is learned too:
     ``"balanced"`` (scikit-learn's rule, n / (classes * count) over the training units),
     ``"sqrt-balanced"`` (its square root: milder), a ``{label: weight}`` map, or None (all 1)."""
+    distill: dict[str, Any] | None = None
+    """Learn from a trained teacher's soft labels too (:mod:`argmine.training.distill`):
+    ``teacher`` (a saved model's name or folder), ``temperature`` (2.0), ``weight`` (0.5),
+    ``cache`` (the file its labels are kept in) and ``gold_wins`` (proposition types on which
+    gold overrules the teacher). None: gold labels only."""
     average_from: float | None = None
     """Average the weights of every step after this fraction of training (stochastic weight
     averaging) and keep the average; None: keep the last step's weights."""
@@ -142,6 +206,7 @@ class TrainConfig:
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
         self.lora = lora_settings(self.lora)
+        self.distill = distill_settings(self.distill, self.native_labels)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

@@ -23,6 +23,31 @@ from argmine.training.config import TrainConfig
 
 
 @dataclass
+class SoftTargets:
+    """The teacher's labels of one training document, in the student's terms (its tokens, its
+    proposition labels); None where the teacher has no such head or the document no such gold.
+    Distributions over tokens are probabilities at temperature 1, span heads logits."""
+
+    tags: torch.Tensor | None = None
+    tag_mask: torch.Tensor | None = None
+    types: torch.Tensor | None = None
+    links: torch.Tensor | None = None
+    native: torch.Tensor | None = None
+    native_mask: torch.Tensor | None = None
+    counterfactual: torch.Tensor | None = None
+    counterfactual_tags: torch.Tensor | None = None
+    counterfactual_tag_mask: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> SoftTargets:
+        moved = {
+            f.name: getattr(self, f.name).to(device)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), torch.Tensor)
+        }
+        return replace(self, **moved)
+
+
+@dataclass
 class Example:
     """One training document: its encoding and gold labels for every head."""
 
@@ -44,14 +69,18 @@ class Example:
     counterfactual_labels: torch.Tensor
     counterfactual_tags: torch.Tensor
     """Antecedent/consequent BIO target per token, :data:`IGNORE` where unknown."""
+    soft: SoftTargets | None = None
+    """A teacher's soft labels for every head (config key ``distill``), or None."""
 
     def to(self, device: torch.device) -> Example:
-        """The same example with its label tensors on ``device``."""
+        """The same example with its label tensors (soft targets included) on ``device``."""
         moved = {
             f.name: getattr(self, f.name).to(device)
             for f in fields(self)
             if isinstance(getattr(self, f.name), torch.Tensor)
         }
+        if self.soft is not None:
+            moved["soft"] = self.soft.to(device)
         return replace(self, **moved)
 
 

@@ -88,13 +88,15 @@ def train(
     if auxiliary is not None:
         auxiliary.to(device)
     special = special_tokens(tokenizer)
-    pools = [
-        (
-            [make_example(g, tokenizer, config, s.type_options, special).to(device) for g in graphs]
-            * s.repeat,
-            s.sample,
-        )
+    built = [
+        [make_example(g, tokenizer, config, s.type_options, special) for g in graphs]
         for s, graphs in sources
+    ]
+    if config.distill:
+        built = with_teacher_targets(config, built, [graphs for _, graphs in sources], log)
+    pools = [
+        ([example.to(device) for example in examples] * s.repeat, s.sample)
+        for (s, _), examples in zip(sources, built, strict=True)
     ]
     run = TrainingRun(model, auxiliary, pools, config, device)
     if run.native_weight is not None:
@@ -221,7 +223,12 @@ class TrainingRun:
                 torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
             ):
                 losses = batch_losses(
-                    self.model, batch, self.config.loss_weights, self.auxiliary, self.native_weight
+                    self.model,
+                    batch,
+                    self.config.loss_weights,
+                    self.auxiliary,
+                    self.native_weight,
+                    self.config.distill,
                 )
             (losses["total"] / len(group)).backward()
             for key, value in losses.items():
@@ -282,6 +289,24 @@ class TrainingRun:
         self.step, self.steps_in_epoch = progress["step"], progress["steps_in_epoch"]
         self.epoch_rng_state = as_random_state(progress["epoch_rng_state"])
         restore_rng_states(state["rng"])
+
+
+def with_teacher_targets(
+    config: TrainConfig,
+    built: Sequence[Sequence[Example]],
+    graphs: Sequence[Sequence[ArgumentGraph]],
+    log: Callable[[str], None],
+) -> list[list[Example]]:
+    """Each source's examples with the teacher's soft targets (labelled once, then cached)."""
+    from argmine.training.distill import attach_soft_targets
+
+    pairs = [
+        (e, g)
+        for examples, docs in zip(built, graphs, strict=True)
+        for e, g in zip(examples, docs, strict=True)
+    ]
+    attached = iter(attach_soft_targets(config, pairs, log))
+    return [[next(attached) for _ in examples] for examples in built]
 
 
 def total_steps(config: TrainConfig, n_documents: int) -> int:

@@ -8,6 +8,9 @@ prediction time they read the tagger's spans or the units a user gives.
 One auxiliary head exists only during training (:class:`AuxiliaryHeads`; the saved model does
 not contain it): each unit's place in the argument (does it receive a relation, does it send
 one), which is what makes a unit a conclusion in our scheme. It shapes the shared span vectors.
+
+With a teacher (config key ``distill``), each head also learns the teacher's distribution:
+:mod:`argmine.training.distill` computes those terms from the logits computed here.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from argmine.model.counterfactuals import IGNORE
 from argmine.model.network import ArgumentModel
 from argmine.model.relations import link_targets
 from argmine.training.config import TrainConfig
+from argmine.training.distill import DISTILLED_HEADS, argument_terms, counterfactual_terms
 from argmine.training.examples import Example
 
 TRAINING_TOKENS_PER_CALL = 64 * 512
@@ -41,12 +45,22 @@ class AuxiliaryHeads(nn.Module):
         return cls(config.hidden) if config.loss_weights.get("structure") else None
 
 
-def loss_names(model: ArgumentModel, auxiliary: AuxiliaryHeads | None) -> list[str]:
-    """The losses this model and its auxiliary head compute, in a fixed order."""
+def loss_names(
+    model: ArgumentModel, auxiliary: AuxiliaryHeads | None, distill: dict | None = None
+) -> list[str]:
+    """The losses this model and its auxiliary head compute, in a fixed order (with a
+    teacher, each head's distillation loss after the gold ones)."""
     names = ["tags", "types", "links", "relation_types"]
     names += ["native"] if model.proposition is not None else []
     names += ["structure"] if auxiliary is not None else []
     names += list(COUNTERFACTUAL_LOSSES) if model.counterfactual is not None else []
+    if distill:
+        heads = distill.get("heads")
+        names += [
+            d
+            for d, gold in DISTILLED_HEADS.items()
+            if gold in names and (heads is None or gold in heads)
+        ]
     return names
 
 
@@ -72,13 +86,17 @@ def example_losses(
     states: torch.Tensor,
     auxiliary: AuxiliaryHeads | None = None,
     native_weight: torch.Tensor | None = None,
+    temperature: float | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The losses of one document, for the heads it has annotations for."""
+    """The losses of one document, for the heads it has annotations for; with a
+    ``temperature`` and soft targets, the distillation losses too."""
     losses = {}
     if example.argument:
-        losses.update(argument_losses(model, example, states, auxiliary, native_weight))
+        losses.update(
+            argument_losses(model, example, states, auxiliary, native_weight, temperature)
+        )
     if model.counterfactual is not None and example.counterfactual_spans:
-        losses.update(counterfactual_losses(model, example, states))
+        losses.update(counterfactual_losses(model, example, states, temperature))
     return losses
 
 
@@ -88,14 +106,20 @@ def argument_losses(
     states: torch.Tensor,
     auxiliary: AuxiliaryHeads | None,
     native_weight: torch.Tensor | None = None,
+    temperature: float | None = None,
 ) -> dict[str, torch.Tensor]:
     losses = {}
-    if example.encoding.n_tokens:
-        losses["tags"] = nn.functional.cross_entropy(model.tag_logits(states), example.tags)
+    soft = example.soft if temperature else None
+    tag_logits = model.tag_logits(states) if example.encoding.n_tokens else None
+    if tag_logits is not None:
+        losses["tags"] = nn.functional.cross_entropy(tag_logits, example.tags)
     if not example.spans:
+        if soft is not None:
+            losses.update(argument_terms(soft, temperature, tag_logits, *[None] * 3))
         return losses
     reps = model.span_representations(states, example.encoding, example.spans)
-    log_probs = model.classifier(reps).log_softmax(-1)
+    type_logits = model.classifier(reps)
+    log_probs = type_logits.log_softmax(-1)
     losses["types"] = -(log_probs.masked_fill(example.types == 0, -1e4).logsumexp(-1)).mean()
     scores = model.relations(reps)
     links = [(source, target) for source, target, _ in example.relations]
@@ -106,9 +130,10 @@ def argument_losses(
     if typed:
         src, slot, kind = (torch.tensor(x, device=states.device) for x in zip(*typed, strict=True))
         losses["relation_types"] = nn.functional.cross_entropy(scores.kinds[src, slot], kind)
-    if model.proposition is not None and bool((example.native >= 0).any()):
+    native_logits = model.proposition(reps) if model.proposition is not None else None
+    if native_logits is not None and bool((example.native >= 0).any()):
         losses["native"] = nn.functional.cross_entropy(
-            model.proposition(reps),
+            native_logits,
             example.native,
             weight=None if native_weight is None else native_weight.to(reps.device),
             ignore_index=IGNORE,
@@ -117,11 +142,15 @@ def argument_losses(
         losses["structure"] = nn.functional.binary_cross_entropy_with_logits(
             auxiliary.structure(reps), example.structure
         )
+    if soft is not None:
+        losses.update(
+            argument_terms(soft, temperature, tag_logits, type_logits, scores.link, native_logits)
+        )
     return losses
 
 
 def counterfactual_losses(
-    model: ArgumentModel, example: Example, states: torch.Tensor
+    model: ArgumentModel, example: Example, states: torch.Tensor, temperature: float | None = None
 ) -> dict[str, torch.Tensor]:
     detection, tag_logits = model.counterfactual_logits(
         states, example.encoding, example.counterfactual_spans
@@ -135,6 +164,8 @@ def counterfactual_losses(
         losses["counterfactual_tags"] = nn.functional.cross_entropy(
             tag_logits, example.counterfactual_tags, ignore_index=IGNORE
         )
+    if temperature and example.soft is not None:
+        losses.update(counterfactual_terms(example.soft, temperature, detection, tag_logits))
     return losses
 
 
@@ -144,22 +175,42 @@ def batch_losses(
     weights: dict[str, float],
     auxiliary: AuxiliaryHeads | None = None,
     native_weight: torch.Tensor | None = None,
+    distill: dict | None = None,
 ) -> dict[str, torch.Tensor]:
     """Each loss averaged over the batch's documents that have it (zero when none has), and
     their weighted sum as ``total``.
 
     Averaging over the documents that have a loss keeps a head's weight independent of how
     many documents of other corpora share its batch (a SemEval sentence teaches no unit tags).
+    ``distill`` (the config's settings): each head's distillation loss enters the total with
+    ``weight * temperature^2``, for the heads whose gold loss has a weight.
     """
+    temperature = float(distill["temperature"]) if distill else None
     states = model.encode([e.encoding for e in batch], max_tokens=TRAINING_TOKENS_PER_CALL)
     per_doc = [
-        example_losses(model, e, s, auxiliary, native_weight)
+        example_losses(model, e, s, auxiliary, native_weight, temperature)
         for e, s in zip(batch, states, strict=True)
     ]
     zero = sum(s.sum() for s in states) * 0.0
     losses = {}
-    for name in loss_names(model, auxiliary):
+    for name in loss_names(model, auxiliary, distill):
         present = [doc[name] for doc in per_doc if name in doc]
         losses[name] = torch.stack(present).mean() if present else zero
-    losses["total"] = sum(weights.get(k, 0.0) * v for k, v in losses.items())
+    factors = total_weights(weights, distill)
+    losses["total"] = sum(factors.get(k, 0.0) * v for k, v in losses.items())
     return losses
+
+
+def total_weights(weights: dict[str, float], distill: dict | None) -> dict[str, float]:
+    """The weight of each loss in the total: the config's, and for each distillation loss
+    ``weight * T^2`` where its head's gold loss is weighted (0 where that head is off)."""
+    if not distill:
+        return weights
+    scale = float(distill["weight"]) * float(distill["temperature"]) ** 2
+    heads = distill.get("heads")
+    soft = {
+        d: scale
+        for d, gold in DISTILLED_HEADS.items()
+        if weights.get(gold) and (heads is None or gold in heads)
+    }
+    return {**weights, **soft}

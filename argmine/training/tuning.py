@@ -79,6 +79,7 @@ def _tune_argument_decoding(
     from argmine.evaluation import end_to_end_scores, given_units_scores
 
     given = encoded(miner, dev)  # the settings only change decoding: encode once
+    calibrate_links(miner, given, dev, log)  # first: the priors below act on its scores
     links = {
         (w, m): given_units_scores(
             dev, decoded(miner, given, none_weight=w, min_link_score=m, type_weights=(1, 1, 1))
@@ -113,6 +114,33 @@ def _tune_argument_decoding(
     }
     log(f"sentence_bounds -> dev end-to-end exact component F1: {exact}")
     miner.config.use_decoding(miner.decoding(sentence_bounds=exact[True] > exact[False]))
+
+
+def calibrate_links(
+    miner: ArgumentMiner,
+    batches: Sequence[EncodedBatch],
+    dev: Sequence[ArgumentGraph],
+    log: Callable[[str], None],
+) -> None:
+    """Fit the link temperature on the dev documents' gold units and make it the model's."""
+    from argmine.training.calibration import (
+        dev_link_logits,
+        fit_link_temperature,
+        link_calibration_error,
+        link_nll,
+    )
+
+    pairs = dev_link_logits(miner, batches, dev)
+    if not pairs:
+        return
+    temperature = fit_link_temperature(pairs)
+    errors = [link_calibration_error(pairs, t) for t in (1.0, temperature)]
+    before, after = (f"{e:.3f}" if e is not None else "n/a" for e in errors)
+    log(
+        f"link temperature {temperature:.3f}: dev link NLL {link_nll(pairs):.3f} -> "
+        f"{link_nll(pairs, temperature):.3f}, ECE (10 bins) {before} -> {after}"
+    )
+    miner.config.use_decoding(miner.decoding(link_temperature=temperature))
 
 
 def _tune_counterfactual_threshold(

@@ -1,0 +1,143 @@
+"""Seed soups: the uniform average of the weights of one recipe trained with several seeds.
+
+Runs of one recipe that differ only in their seed start from the same base and stay in one
+basin of the loss (Wortsman et al. 2022: Model soups), so the mean of their weights is a model
+of the same size and speed that is usually at least as good as the typical seed and varies
+less. Models trained with any other difference (base, corpora, length, LoRA) are refused: their
+average has no such guarantee. The soup's decoding settings (link temperature, priors,
+``min_score``, sentence cuts, detector threshold) are tuned again on the recipe's dev corpora,
+since the averaged scorer's scores are not any seed's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from argmine.graph import ArgumentGraph
+from argmine.training.config import TrainConfig
+
+SOUP_RECORD = "soup.json"
+"""In a soup's folder: the seeds and model folders it averages."""
+
+
+class SoupError(ValueError):
+    """The models cannot be averaged; says which one and why."""
+
+
+def soup_configs(folders: Sequence[Path]) -> list[TrainConfig]:
+    """The training configs of the models, checked to differ in their seed only."""
+    if len(folders) < 2:
+        raise SoupError("a soup needs at least two models (one recipe, several seeds)")
+    configs = []
+    for folder in folders:
+        path = Path(folder) / "training_config.json"
+        if not path.is_file():
+            raise SoupError(f"{folder}: no training_config.json (not a model argmine trained)")
+        configs.append(TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+    first = _without_seed(configs[0])
+    for folder, config in zip(folders[1:], configs[1:], strict=True):
+        other = _without_seed(config)
+        differ = sorted(k for k in set(first) | set(other) if first.get(k) != other.get(k))
+        if differ:
+            raise SoupError(
+                f"{folder} was trained with other settings than {folders[0]} "
+                f"({', '.join(differ)}): a soup averages seeds of one recipe"
+            )
+    seeds = [c.seed for c in configs]
+    if len(set(seeds)) < len(seeds):
+        raise SoupError(f"the models repeat a seed ({seeds}): average distinct runs")
+    if configs[0].lora is not None:
+        raise SoupError(
+            "the models store LoRA adapters: averaging each adapter's two factors is not the "
+            "average of the models (soups of LoRA models are not supported)"
+        )
+    return configs
+
+
+def _without_seed(config: TrainConfig) -> dict:
+    return {k: v for k, v in config.model_settings().items() if k != "seed"}
+
+
+def averaged_weights(folders: Sequence[Path]) -> dict[str, torch.Tensor]:
+    """The mean, in float32, of each stored weight over the models."""
+    from safetensors.torch import load_file
+
+    total: dict[str, torch.Tensor] = {}
+    for folder in folders:
+        weights = load_file(str(Path(folder) / "model.safetensors"))
+        if total and set(weights) != set(total):
+            raise SoupError(f"{folder}/model.safetensors holds other weights than the first model")
+        for name, tensor in weights.items():
+            total[name] = total.get(name, 0.0) + tensor.float()
+    return {name: tensor / len(folders) for name, tensor in total.items()}
+
+
+def make_soup(
+    folders: Sequence[str | Path],
+    output: str | Path,
+    dev_graphs: Sequence[ArgumentGraph] | None = None,
+    log: Callable[[str], None] = print,
+):
+    """Average the models' weights, tune the decoding on dev (the recipe's dev corpora unless
+    ``dev_graphs``), save the soup to ``output`` with a card naming its seeds."""
+    import argmine
+    from argmine.hub.cards import NOTES_FILE, write_model_card
+    from argmine.training.loop import save_trained, select_graphs
+    from argmine.training.tuning import tune_decoding
+
+    folders = [Path(f) for f in folders]
+    configs = soup_configs(folders)
+    miner = argmine.load(str(folders[0]), precision="float32")
+    miner.model.load_stored_weights(averaged_weights(folders))
+    miner.model.round_to_storage_precision()
+    seeds = [c.seed for c in configs]
+    log(f"averaged the weights of seeds {', '.join(map(str, seeds))}")
+    config = configs[0]
+    if dev_graphs is None:
+        dev_graphs = select_graphs(config.dev)
+    if dev_graphs:
+        tune_decoding(miner, dev_graphs, config, log)
+    else:
+        log("no dev documents: the soup keeps the first model's decoding settings")
+    config.output_dir = str(output)
+    stages = _earlier_stages(folders[0])
+    save_trained(miner, config, stages)
+    folder = Path(output)
+    record = {"seeds": seeds, "models": [str(f) for f in folders], "config": config.config_file}
+    (folder / SOUP_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    (folder / NOTES_FILE).write_text(soup_note(record, bool(dev_graphs)), encoding="utf-8")
+    write_model_card(folder)
+    log(f"saved the soup to {folder}")
+    return miner
+
+
+def _earlier_stages(folder: Path) -> list[dict]:
+    from argmine.training.stages import STAGES_NAME
+
+    path = folder / STAGES_NAME
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+def soup_note(record: dict, tuned: bool) -> str:
+    """The model card's note on what the soup is."""
+    seeds = ", ".join(map(str, record["seeds"]))
+    models = ", ".join(f"`{m}`" for m in record["models"])
+    recipe = f" of `{record['config']}`" if record.get("config") else ""
+    tuning = (
+        "its decoding settings were tuned again on the dev corpora"
+        if tuned
+        else "it keeps the first model's decoding settings (no dev corpus)"
+    )
+    return (
+        f"This model is a seed soup: the uniform average of the weights of the runs{recipe} "
+        f"with seeds {seeds} ({models}), trained from the same base with the same settings; "
+        f"{tuning}. Same size and speed as each run. "
+        f"Reproduce: `python training/soup.py {' '.join(record['models'])} -o OUTPUT`.\n"
+    )
+
+
+__all__ = ["SoupError", "averaged_weights", "make_soup", "soup_configs"]

@@ -1,0 +1,169 @@
+"""Comparing two recipes on seed means (training/compare.py): statistics, reuse, the report."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from argmine.corpus.records import write_jsonl
+from argmine.training import compare as comparison
+from argmine.training.compare import (
+    CompareOptions,
+    RecipeRuns,
+    markdown_table,
+    paired_bootstrap,
+    paired_difference,
+    spread,
+    summarize,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_spread_and_paired_difference_with_a_t_interval():
+    s = spread([0.30, 0.36, 0.33])
+    assert s["mean"] == pytest.approx(0.33) and (s["min"], s["max"]) == (0.30, 0.36)
+    assert s["sd"] == pytest.approx(0.03)
+    d = paired_difference([0.30, 0.36, 0.33], [0.32, 0.40, 0.36])
+    assert d["per_seed"] == pytest.approx([0.02, 0.04, 0.03])
+    # mean 0.03, sd 0.01, t(0.975, 2) = 4.303: half-width 4.303 * 0.01 / sqrt(3)
+    half = 4.302653 * 0.01 / math.sqrt(3)
+    assert d["t_interval_95"] == pytest.approx([0.03 - half, 0.03 + half], abs=1e-6)
+    assert paired_difference([0.3], [0.4])["t_interval_95"] is None
+    assert spread([0.5])["sd"] is None
+
+
+def test_paired_bootstrap_over_documents_pooled_across_seeds():
+    # two seeds, four documents, one class: [tp, predicted, gold]
+    a = [[[[1, 2, 2]], [[0, 1, 1]], [[1, 1, 2]], [[0, 2, 1]]]] * 2
+    assert paired_bootstrap(a, a, samples=200) == [0.0, 0.0]
+    better = [[[[2, 2, 2]], [[1, 1, 1]], [[2, 2, 2]], [[1, 1, 1]]]] * 2
+    low, high = paired_bootstrap(a, better, samples=200)
+    assert 0 < low <= high <= 1
+
+
+def test_summary_table_and_the_primary_measure():
+    options = CompareOptions(measures=("link_f1", "component_macro_f1"), cv=False)
+    a = RecipeRuns("plain", "a.json", [13, 14], ["r/13", "r/14"])
+    a.scores = [
+        {"link_f1": 0.30, "component_macro_f1": 0.60},
+        {"link_f1": 0.36, "component_macro_f1": 0.62},
+    ]
+    b = RecipeRuns("distilled", "b.json", [13, 14], ["s/13", "s/14"])
+    b.scores = [
+        {"link_f1": 0.34, "component_macro_f1": 0.60},
+        {"link_f1": 0.38, "component_macro_f1": 0.64},
+    ]
+    a.counts = b.counts = [{}, {}]
+    record = summarize(a, b, options)
+    rows = {row["measure"]: row for row in record["measures"]}
+    assert rows["primary"]["a"]["values"] == pytest.approx([0.45, 0.49])
+    assert rows["link_f1"]["difference"]["per_seed"] == pytest.approx([0.04, 0.02])
+    assert comparison.choose(record) == "b"
+    table = markdown_table(record)
+    assert "| CDCP dev, given units: link F1 | 0.330 (0.300 to 0.360, sd 0.042) |" in table
+    assert "+0.040 / +0.020 | +0.030 (" in table
+
+
+def test_options_reject_unknown_measures_and_an_empty_selection():
+    with pytest.raises(ValueError, match="unknown measure"):
+        CompareOptions(measures=("link_F1",))
+    with pytest.raises(ValueError, match="no measure left"):
+        CompareOptions(measures=("central_claim_macro_f1",), cv=False)
+
+
+TINY_RECIPE = {
+    "version": "0.0.1",
+    "encoder_layers": 1,
+    "max_steps": 2,
+    "batch_size": 2,
+    "log_every": 100,
+    "loss_weights": {"tags": 1, "types": 1, "links": 1},
+}
+
+
+def _recipes(tmp_path: Path, tiny_graphs) -> tuple[Path, Path, Path]:
+    corpus = tmp_path / "tiny.jsonl"
+    write_jsonl(tiny_graphs, corpus)
+    paths = []
+    for name, head_lr in (("plain", 1e-3), ("faster", 3e-3)):
+        recipe = dict(TINY_RECIPE, name=name, head_lr=head_lr, train=[str(corpus)])
+        recipe["dev"] = [str(corpus)]
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(recipe))
+        paths.append(path)
+    return paths[0], paths[1], corpus
+
+
+@pytest.mark.slow
+def test_compare_trains_each_seed_once_and_a_rerun_reuses_models_and_scores(
+    tmp_path, tiny_graphs, monkeypatch, capsys
+):
+    sys.path.insert(0, str(ROOT / "training"))
+    import compare as script  # training/compare.py
+
+    a, b, corpus = _recipes(tmp_path, tiny_graphs)
+    tiny = {"cdcp": (str(corpus), None)}
+    monkeypatch.setattr(comparison, "CORPORA", {**comparison.CORPORA, **tiny})
+    args = [str(a), str(b), "--seeds", "2", "--first-seed", "5", "--skip-cv"]
+    args += ["--root", str(tmp_path / "runs"), "--measures", "link_f1", "component_macro_f1"]
+    assert script.main(args) == 0
+    out = capsys.readouterr().out
+    for recipe in ("plain", "faster"):
+        for seed in (5, 6):
+            folder = tmp_path / "runs" / recipe / str(seed)
+            assert json.loads((folder / "training_config.json").read_text())["seed"] == seed
+            assert (folder / comparison.SCORES_NAME).is_file()
+    record = json.loads((tmp_path / "runs" / "plain-vs-faster.json").read_text())
+    assert [row["measure"] for row in record["measures"]] == [
+        "link_f1",
+        "component_macro_f1",
+        "primary",
+    ]
+    assert record["a"]["seeds"] == [5, 6]
+    assert "bootstrap_95" in record["measures"][0]["difference"]
+    assert "| CDCP dev, given units: link F1 |" in out
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("cached scores were computed again")
+
+    import argmine
+    import argmine.training.loop
+
+    monkeypatch.setattr(argmine.training.loop, "train", no_training)
+    monkeypatch.setattr(argmine, "load", no_loading)
+    assert script.main(args) == 0
+    assert "reusing the model" in capsys.readouterr().out
+    again = json.loads((tmp_path / "runs" / "plain-vs-faster.json").read_text())
+    assert again["measures"] == record["measures"]
+
+
+@pytest.mark.slow
+def test_compare_cross_validates_microtexts_per_seed(tmp_path, tiny_graphs):
+    a, b, corpus = _recipes(tmp_path, tiny_graphs)
+    options = CompareOptions(
+        seeds=1,
+        root=tmp_path / "runs",
+        measures=("central_claim_macro_f1", "attachment_macro_f1"),
+        folds=2,
+        cv_alone=True,
+        corpora={"microtexts": (str(corpus), None)},
+        log=lambda line: None,
+    )
+    record = comparison.compare(a, b, options)
+    assert {row["measure"] for row in record["measures"]} == {
+        "central_claim_macro_f1",
+        "attachment_macro_f1",
+        "primary",
+    }
+    for k in (1, 2):
+        fold = tmp_path / "runs" / "plain" / "13" / "cv" / f"fold-{k}" / "model"
+        assert (fold / "model.safetensors").is_file()
+    assert (tmp_path / "runs" / "plain" / "13" / "cv" / "scores.json").is_file()

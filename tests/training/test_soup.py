@@ -1,0 +1,85 @@
+"""Seed soups (training/soup.py): the mean of seeds' weights, refused across recipes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from argmine.training import TrainConfig, train
+from argmine.training.soup import SoupError, make_soup, soup_configs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def seed_runs(tmp_path_factory, tiny_graphs) -> list[Path]:
+    """The same tiny recipe trained with seeds 1 and 2, and with another head learning rate."""
+    root = tmp_path_factory.mktemp("seeds")
+    folders = []
+    for name, seed, head_lr in (("1", 1, 1e-3), ("2", 2, 1e-3), ("other", 1, 3e-3)):
+        config = TrainConfig(
+            name="tiny-soup",
+            encoder_layers=1,
+            max_steps=3,
+            batch_size=2,
+            head_lr=head_lr,
+            seed=seed,
+            log_every=100,
+            output_dir=str(root / name),
+        )
+        train(config, tiny_graphs, dev_graphs=tiny_graphs, log=lambda line: None)
+        folders.append(root / name)
+    return folders
+
+
+@pytest.mark.slow
+def test_a_soup_is_the_mean_of_the_seeds_weights_with_decoding_tuned_again(
+    seed_runs, tmp_path, tiny_graphs, capsys
+):
+    sys.path.insert(0, str(ROOT / "training"))
+    import soup as script  # training/soup.py
+
+    import argmine
+
+    corpus = tmp_path / "dev.jsonl"
+    from argmine.corpus.records import write_jsonl
+
+    write_jsonl(tiny_graphs, corpus)
+    output = tmp_path / "soup"
+    assert (
+        script.main([str(seed_runs[0]), str(seed_runs[1]), "-o", str(output), "--dev", str(corpus)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "averaged the weights of seeds 1, 2" in out and "link temperature" in out
+    first, second = (load_file(str(f / "model.safetensors")) for f in seed_runs[:2])
+    souped = load_file(str(output / "model.safetensors"))
+    assert set(souped) == set(first)
+    for name, tensor in souped.items():
+        mean = (first[name].float() + second[name].float()) / 2
+        assert torch.allclose(tensor.float(), mean, atol=1e-3), name
+    assert (output / "model.safetensors").stat().st_size == (
+        seed_runs[0] / "model.safetensors"
+    ).stat().st_size
+    assert json.loads((output / "soup.json").read_text())["seeds"] == [1, 2]
+    card = (output / "README.md").read_text()
+    assert "seed soup" in card and "seeds 1, 2" in card
+    graph = argmine.load(str(output)).parse("Cars pollute the air. We should ban cars.")
+    assert graph.metadata["model"] == "tiny-soup"
+
+
+@pytest.mark.slow
+def test_models_of_other_recipes_or_one_model_are_refused(seed_runs, tmp_path):
+    with pytest.raises(SoupError, match="head_lr"):
+        soup_configs([seed_runs[0], seed_runs[2]])
+    with pytest.raises(SoupError, match="at least two"):
+        soup_configs([seed_runs[0]])
+    with pytest.raises(SoupError, match="repeat a seed"):
+        soup_configs([seed_runs[0], seed_runs[0]])
+    with pytest.raises(SoupError, match="no training_config.json"):
+        make_soup([seed_runs[0], tmp_path], tmp_path / "out", [], log=lambda line: None)
