@@ -10,6 +10,8 @@ time relative to float32 on the same documents in the same process.
     python benchmarks/precision_units.py                      # the default model, standard variants
     python benchmarks/precision_units.py --model argmine-mpnet-policy
     python benchmarks/precision_units.py --variant 'ffn-out=*.output.dense'
+    python benchmarks/precision_units.py --precision bfloat16   # on a CPU with native bfloat16
+    python benchmarks/precision_units.py --model argmine-mpnet-policy --precision bfloat16 --no-int8
 
 Writes ``benchmarks/results/precision-units[-NAME].json``.
 """
@@ -54,18 +56,27 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATTERN,...")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--precision", dest="model_precisions", action="append", default=[],
+        help="also a whole-model precision (bfloat16)",
+    )  # fmt: skip
+    parser.add_argument("--no-int8", action="store_true", help="skip the standard int8 variants")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gold = load_graphs("cdcp", split="dev") + load_graphs("contactpoint")  # the article last
     texts = [g.text for g in gold]
     reference = argmine.load(args.model, precision="float32")
     layers = len(reference.model.encoder.encoder.layer)
-    variants = dict(STANDARD_VARIANTS)
+    variants = {} if args.no_int8 else dict(STANDARD_VARIANTS)
     for spec in args.variant:
         name, patterns = spec.split("=", 1)
         variants[name] = patterns.split(",")
     float_graphs, float_seconds = run(reference, texts)
     rows = [summary("float32", float_graphs, float_graphs, gold, float_seconds, float_seconds)]
+    if args.model_precisions:  # whole-model precisions the CPU offers, e.g. bfloat16
+        for precision in args.model_precisions:
+            graphs, seconds = run(argmine.load(args.model, precision=precision), texts)
+            rows.append(summary(precision, graphs, float_graphs, gold, seconds, float_seconds))
     for name, patterns in variants.items():
         patterns = [p.replace("{last}", str(layers - 1)) for p in patterns]
         miner = argmine.load(args.model, precision="float32")

@@ -113,7 +113,7 @@ def test_precision_choices_are_checked_before_loading(tiny_model_dir):
 def test_auto_precision_follows_the_models_cpu_choice():
     import torch
 
-    from argmine.runtime import PrecisionError, int8_supported, resolve_precision
+    from argmine.runtime import PrecisionError, bfloat16_native, int8_supported, resolve_precision
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
     assert resolve_precision("auto", cpu) == "float32"
@@ -122,7 +122,10 @@ def test_auto_precision_follows_the_models_cpu_choice():
     assert resolve_precision("auto", gpu, cpu_precision="int8") == "float32"
     if int8_supported():  # asking for int8 by name still gets it
         assert resolve_precision("int8", cpu, cpu_precision="float32") == "int8"
-    with pytest.raises(PrecisionError, match="cpu_precision is int8 or float32"):
+    bfloat16_by_choice = resolve_precision("auto", cpu, cpu_precision="bfloat16")
+    assert bfloat16_by_choice == ("bfloat16" if bfloat16_native() else "float32")
+    assert resolve_precision("auto", gpu, cpu_precision="bfloat16") == "float32"
+    with pytest.raises(PrecisionError, match="cpu_precision is one of"):
         resolve_precision("auto", cpu, cpu_precision="int4")
 
 

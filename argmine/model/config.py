@@ -79,8 +79,10 @@ class ModelConfig:
     speed_class: str | None = None
     """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
     cpu_precision: str = "float32"
-    """What ``precision="auto"`` picks on an x86 CPU: ``float32``, or ``int8`` for a model
-    whose units int8 was measured to keep (``benchmarks/precision_units.py``)."""
+    """What ``precision="auto"`` picks on a CPU that runs it natively: ``float32``, or
+    ``bfloat16`` / ``int8`` for a model whose units it was measured to keep
+    (``benchmarks/precision_units.py``: at least 99% of float32's units on CDCP dev, all of
+    the ContactPoint article's)."""
     lora: dict[str, Any] | None = None
     """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
     base_sha256: str = ""

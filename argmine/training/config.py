@@ -21,6 +21,8 @@ RUN_ONLY_SETTINGS = (
     "log_every",
     "threads",
     "checkpoint_every",
+    "cpu_precision",
+    "speed_class",
 )
 """Config keys that do not change the weights: they may differ between a run and its
 resumption, or between an earlier stage and the run that reuses its model."""
@@ -120,8 +122,10 @@ class TrainConfig:
     speed_class: str | None = None
     """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
     cpu_precision: str = "float32"
-    """What ``precision="auto"`` gives the trained model on an x86 CPU: ``float32`` (the
-    default), or ``int8`` once ``benchmarks/precision_units.py`` shows int8 keeps its units."""
+    """What ``precision="auto"`` gives the trained model on a CPU: ``float32`` (the default),
+    or ``bfloat16`` / ``int8`` once ``benchmarks/precision_units.py`` shows the trained weights
+    keep their units in it (a property of the weights: measured after training, not chosen
+    with the recipe)."""
     init_from: str | None = None
     """Start from this trained model (a name or folder on the same base) instead of the bare
     base: its weights are loaded, heads it lacks start fresh. For a second training stage."""

@@ -60,7 +60,7 @@ def test_the_shipped_accurate_model_is_listed_and_names_its_fetch_command(tmp_pa
     assert (accurate.base_model, accurate.speed_class) == ("all-mpnet-base-v2", "accurate")
     assert accurate.size_bytes < 50 * 2**20 and accurate.card is not None
     config = json.loads((accurate.path / "config.json").read_text())
-    assert config["cpu_precision"] == "float32" and config["lora"]["r"] == 16
+    assert config["cpu_precision"] == "bfloat16" and config["lora"]["r"] == 16
     monkeypatch.setenv(bases.CACHE_ENV, str(tmp_path / "empty-cache"))
     with pytest.raises(FileNotFoundError, match="argmine fetch-base all-mpnet-base-v2"):
         argmine.load("argmine-mpnet-policy")
