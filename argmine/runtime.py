@@ -18,8 +18,9 @@ Precisions (``argmine.load(precision=...)``):
   (``benchmarks/precision_units.py``): dynamic int8 found 87% of the shipped default's float32
   units on CDCP dev (97% with its feed-forward layers kept in float32) and cut two of the
   ContactPoint article's, so no shipped model names int8; bfloat16 found 99.5% and every unit
-  of the article, in 0.56x the time, so both shipped models name ``bfloat16``, which ``auto``
-  gives them on CPUs with bfloat16 instructions (AVX512-BF16, AMX) and nowhere else.
+  of the article, in 0.73x the time end to end, so both shipped models name ``bfloat16``,
+  which ``auto`` gives them on CPUs with bfloat16 instructions (AVX512-BF16, AMX) and nowhere
+  else.
 
 Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a loading choice.
 """

@@ -171,7 +171,7 @@ def test_missing_model_folder_is_named(tmp_path):
         argmine.load(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("precision", ["float32", "int8"])
+@pytest.mark.parametrize("precision", ["float32", "int8", "bfloat16"])
 def test_a_texts_graph_does_not_depend_on_its_batch(tiny_model_dir, tiny_graphs, precision):
     from argmine.runtime import int8_supported
 
