@@ -79,6 +79,11 @@ def tiny_graphs() -> list[ArgumentGraph]:
 @pytest.fixture(scope="session")
 def tiny_miner(tiny_graphs):
     """A one-layer model trained for a few steps: fast, and good enough to return real graphs."""
+    return train_tiny_miner(tiny_graphs)
+
+
+def train_tiny_miner(graphs):
+    """The tiny model's recipe (the fixture above, and ``tests/fuzz.py`` outside pytest)."""
     from argmine.training import TrainConfig, train
 
     config = TrainConfig(
@@ -91,7 +96,7 @@ def tiny_miner(tiny_graphs):
         head_lr=3e-3,
         log_every=1000,
     )
-    return train(config, tiny_graphs * 3, log=lambda line: None)
+    return train(config, graphs * 3, log=lambda line: None)
 
 
 @pytest.fixture(scope="session")

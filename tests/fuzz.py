@@ -36,22 +36,11 @@ CHUNK = 500
 
 def tiny_miner():
     """The model of tests/conftest.py's ``tiny_miner`` fixture, trained the same way."""
-    from conftest import TINY_TEXTS, make_graph
+    from conftest import TINY_TEXTS, make_graph, train_tiny_miner
 
-    from argmine.training import TrainConfig, train
-
-    graphs = [make_graph(t, u, r, f"tiny{i}") for i, (t, u, r) in enumerate(TINY_TEXTS)]
-    config = TrainConfig(
-        name="tiny",
-        version="0.0.1",
-        encoder_layers=1,
-        max_steps=40,
-        batch_size=2,
-        encoder_lr=1e-4,
-        head_lr=3e-3,
-        log_every=1000,
+    return train_tiny_miner(
+        [make_graph(t, u, r, f"tiny{i}") for i, (t, u, r) in enumerate(TINY_TEXTS)]
     )
-    return train(config, graphs * 3, log=lambda line: None)
 
 
 def run_property(name: str, make_test: Callable, examples: int, minutes: float) -> dict:
