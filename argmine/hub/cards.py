@@ -186,10 +186,12 @@ HYPER_PARAMETERS = (
 def _auxiliary_heads(training: dict[str, Any]) -> str:
     weights = training.get("loss_weights", {})
     lines = []
-    if weights.get("native") and training.get("native_labels"):
+    # training_config.json files written before the head's rename name it "native"
+    propositions = training.get("proposition_labels", training.get("native_labels"))
+    if weights.get("proposition", weights.get("native")) and propositions:
         lines.append(
             "It predicts each unit's proposition type as the source corpus defines it "
-            f'(`attributes["proposition_type"]`: {", ".join(training["native_labels"])}).'
+            f'(`attributes["proposition_type"]`: {", ".join(propositions)}).'
         )
     if weights.get("counterfactual") or weights.get("counterfactual_tags"):
         lines.append(

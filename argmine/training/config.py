@@ -40,16 +40,58 @@ DISTILLED_HEADS = {
     "distill_tags": "tags",
     "distill_types": "types",
     "distill_links": "links",
-    "distill_native": "native",
+    "distill_proposition": "proposition",
     "distill_counterfactual": "counterfactual",
     "distill_counterfactual_tags": "counterfactual_tags",
 }
 """Each distillation loss and the gold loss whose head it teaches: a head whose gold weight is
 0 (switched off) is not distilled either."""
 
+RENAMED_KEYS = {
+    "native_labels": "proposition_labels",
+    "native_class_weight": "proposition_class_weight",
+}
+RENAMED_HEADS = {"native": "proposition"}
+"""Names of the proposition-type head before it took the model's name (configs, checkpoints
+and training_config.json files written then): read as today's names, never written."""
+
+
+def with_current_names(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a config file's keys, or the settings a checkpoint saved) with the head's old
+    names mapped to today's, so files written before the rename keep loading and resuming;
+    an old name next to its new one is an error (which one was meant?)."""
+    data = _renamed(data, RENAMED_KEYS, "")
+    weights = data.get("loss_weights")
+    if isinstance(weights, dict):
+        data["loss_weights"] = _renamed(weights, RENAMED_HEADS, "loss_weights.")
+    distill = data.get("distill")
+    if isinstance(distill, dict) and isinstance(distill.get("heads"), list):
+        heads = distill["heads"]
+        both = [old for old, new in RENAMED_HEADS.items() if old in heads and new in heads]
+        if both:
+            raise ValueError(f"distill heads names {both[0]!r} and {RENAMED_HEADS[both[0]]!r}")
+        data["distill"] = {**distill, "heads": [RENAMED_HEADS.get(h, h) for h in heads]}
+    return data
+
+
+def changed_settings(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The keys whose value differs between a checkpoint's saved model settings and this run's
+    (:meth:`TrainConfig.model_settings`); saved old names count as today's, so a run
+    checkpointed before the rename resumes under its renamed config."""
+    saved = with_current_names(saved)
+    return sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+
+
+def _renamed(data: dict[str, Any], renamed: dict[str, str], where: str) -> dict[str, Any]:
+    both = [old for old, new in renamed.items() if old in data and new in data]
+    if both:
+        old = both[0]
+        raise ValueError(f"{where}{old} is the old name of {where}{renamed[old]}: give one of them")
+    return {renamed.get(k, k): v for k, v in data.items()}
+
 
 def distill_settings(
-    settings: dict[str, Any] | None, native_labels: Sequence[str] = ()
+    settings: dict[str, Any] | None, proposition_labels: Sequence[str] = ()
 ) -> dict[str, Any] | None:
     """The ``distill`` config with its defaults filled in, checked (None: no distillation)."""
     if settings is None:
@@ -77,11 +119,11 @@ def distill_settings(
         raise ValueError(f"distill temperature must be positive, got {merged['temperature']}")
     if float(merged["weight"]) < 0:
         raise ValueError(f"distill weight must not be negative, got {merged['weight']}")
-    unknown_labels = set(merged["gold_wins"]) - set(native_labels)
+    unknown_labels = set(merged["gold_wins"]) - set(proposition_labels)
     if unknown_labels:
         raise ValueError(
             f"distill gold_wins names labels the student does not learn: {sorted(unknown_labels)}"
-            f" (native_labels: {list(native_labels)})"
+            f" (proposition_labels: {list(proposition_labels)})"
         )
     return merged
 
@@ -169,10 +211,10 @@ class TrainConfig:
             "counterfactual_tags": 1.0,
         }
     )
-    native_labels: list[str] = field(default_factory=list)
+    proposition_labels: list[str] = field(default_factory=list)
     """The source's own proposition types the model learns to predict (CDCP: fact, testimony,
     reference, value, policy; saved with the model); units with other labels are skipped."""
-    native_class_weight: str | dict[str, float] | None = None
+    proposition_class_weight: str | dict[str, float] | None = None
     """Weights of the proposition types in their loss, so a rare type is learned too:
     ``"balanced"`` (scikit-learn's rule, n / (classes * count) over the training units),
     ``"sqrt-balanced"`` (its square root: milder), a ``{label: weight}`` map, or None (all 1)."""
@@ -192,32 +234,36 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.average_from is not None and not 0.0 <= self.average_from < 1.0:
             raise ValueError(f"average_from must be in [0, 1), got {self.average_from}")
-        if self.native_labels and not self.loss_weights.get("native"):
-            raise ValueError("native_labels is set but loss_weights has no 'native' weight")
-        if isinstance(self.native_class_weight, str) and self.native_class_weight not in (
-            CLASS_WEIGHT_RULES
-        ):
+        if self.proposition_labels and not self.loss_weights.get("proposition"):
             raise ValueError(
-                f"native_class_weight must be one of {CLASS_WEIGHT_RULES} or a map, "
-                f"got {self.native_class_weight!r}"
+                "proposition_labels is set but loss_weights has no 'proposition' weight"
             )
-        if isinstance(self.native_class_weight, dict):
-            unknown = set(self.native_class_weight) - set(self.native_labels)
+        rule = self.proposition_class_weight
+        if isinstance(rule, str) and rule not in CLASS_WEIGHT_RULES:
+            raise ValueError(
+                f"proposition_class_weight must be one of {CLASS_WEIGHT_RULES} or a map, "
+                f"got {rule!r}"
+            )
+        if isinstance(rule, dict):
+            unknown = set(rule) - set(self.proposition_labels)
             if unknown:
-                raise ValueError(f"native_class_weight names unknown labels: {sorted(unknown)}")
+                raise ValueError(
+                    f"proposition_class_weight names unknown labels: {sorted(unknown)}"
+                )
         if self.accumulate < 1:
             raise ValueError(f"accumulate must be at least 1, got {self.accumulate}")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, got {self.checkpoint_every}")
         self.lora = lora_settings(self.lora)
-        self.distill = distill_settings(self.distill, self.native_labels)
+        self.distill = distill_settings(self.distill, self.proposition_labels)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
+        """A config from its JSON keys; the old names of :data:`RENAMED_KEYS` are read too."""
+        unknown = set(data) - set(cls.__dataclass_fields__) - set(RENAMED_KEYS)
         if unknown:
             raise ValueError(f"unknown training config key(s): {sorted(unknown)}")
-        data = dict(data)
+        data = with_current_names(data)
         for key in ("train", "dev"):
             data[key] = [CorpusSelection(**_selection(s)) for s in data.get(key, [])]
         return cls(**data)
@@ -258,7 +304,7 @@ class TrainConfig:
             hidden=self.hidden,
             discourse_layers=self.discourse_layers,
             dropout=self.dropout,
-            proposition_labels=tuple(self.native_labels),
+            proposition_labels=tuple(self.proposition_labels),
             counterfactual=self.learns_counterfactuals,
             cpu_precision=self.cpu_precision,
             **extra,

@@ -42,6 +42,9 @@ from argmine.training.examples import Example, SoftTargets, counterfactual_gold
 
 CACHE_FORMAT = 1
 TEACHER_BATCH = 16
+CACHED_PROPOSITIONS = "native"
+"""The key of the proposition-type logits in a cached record: cache format 1's name for the
+head, kept so that caches written before the rename are read, not relabelled."""
 SAVE_EVERY = 1024
 """Documents labelled between two writes of the cache: a killed labelling run keeps most of
 its work (the SemEval training sentences take the mpnet teacher about half an hour)."""
@@ -199,11 +202,11 @@ def label_documents(
                     tags = model.tag_logits(state).softmax(-1)
                     record["chars"] = per_character(doc.offsets, tags, len(doc.text)).half()
                     if spans:
-                        reps = model.span_representations(state, doc, spans)
-                        record["types"] = model.classifier(reps).float().cpu()
-                        record["links"] = model.relations(reps).link.float().cpu()
-                        if model.proposition is not None:
-                            record["native"] = model.proposition(reps).float().cpu()
+                        out = model.span_outputs(state, doc, spans)
+                        record["types"] = out.types.float().cpu()
+                        record["links"] = out.links.link.float().cpu()
+                        if out.proposition_types is not None:
+                            record[CACHED_PROPOSITIONS] = out.proposition_types.float().cpu()
                 if cf_spans and model.counterfactual is not None:
                     detection, tag_logits = model.counterfactual_logits(state, doc, cf_spans)
                     record["counterfactual"] = detection.float().cpu()
@@ -219,8 +222,8 @@ def label_documents(
 def soft_targets(
     example: Example,
     record: dict[str, torch.Tensor],
-    native_labels: Sequence[str],
-    teacher_native_labels: Sequence[str],
+    proposition_labels: Sequence[str],
+    teacher_proposition_labels: Sequence[str],
     gold_wins: Sequence[str] = (),
 ) -> SoftTargets:
     """The student's targets from a teacher record: token distributions realigned to the
@@ -231,16 +234,19 @@ def soft_targets(
     if "chars" in record:
         soft.tags, soft.tag_mask = per_token(record["chars"].float(), offsets)
     soft.types, soft.links = record.get("types"), record.get("links")
-    if "native" in record and native_labels:
-        missing = [label for label in native_labels if label not in teacher_native_labels]
+    if CACHED_PROPOSITIONS in record and proposition_labels:
+        teacher_order = list(teacher_proposition_labels)
+        missing = [label for label in proposition_labels if label not in teacher_order]
         if missing:
             raise DistillationError(
-                f"the teacher predicts the proposition types {list(teacher_native_labels)}, "
-                f"not {missing}: distil from a teacher with the student's native_labels"
+                f"the teacher predicts the proposition types {teacher_order}, "
+                f"not {missing}: distil from a teacher with the student's proposition_labels"
             )
-        order = [list(teacher_native_labels).index(label) for label in native_labels]
-        soft.native = record["native"][:, order]
-        soft.native_mask = gold_wins_mask(soft.native, example.native, native_labels, gold_wins)
+        order = [teacher_order.index(label) for label in proposition_labels]
+        soft.proposition = record[CACHED_PROPOSITIONS][:, order]
+        soft.proposition_mask = gold_wins_mask(
+            soft.proposition, example.proposition, proposition_labels, gold_wins
+        )
     if "counterfactual" in record:
         soft.counterfactual = record["counterfactual"]
         soft.counterfactual_tags, mask = per_token(record["cf_chars"].float(), offsets)
@@ -274,15 +280,15 @@ def attach_soft_targets(
     """The examples with the teacher's soft targets (labelled or read from the cache)."""
     settings = config.distill
     labels, layout = teacher_labels(settings, [graph for _, graph in pairs], log)
-    teacher_native = layout.get("proposition_labels", [])
+    teacher_propositions = layout.get("proposition_labels", [])
     return [
         replace(
             example,
             soft=soft_targets(
                 example,
                 labels[document_key(graph)],
-                config.native_labels,
-                teacher_native,
+                config.proposition_labels,
+                teacher_propositions,
                 settings["gold_wins"],
             ),
         )
@@ -319,7 +325,7 @@ def argument_terms(
     tag_logits: torch.Tensor | None,
     type_logits: torch.Tensor | None,
     link_logits: torch.Tensor | None,
-    native_logits: torch.Tensor | None,
+    proposition_logits: torch.Tensor | None,
 ) -> dict[str, torch.Tensor]:
     """The argument heads' distillation losses of one document, each averaged over its tokens
     or units (like the gold losses); a head without targets adds nothing."""
@@ -331,9 +337,15 @@ def argument_terms(
         terms["distill_types"] = kl_from_logits(type_logits, soft.types, t).mean()
     if link_logits is not None and soft.links is not None:
         terms["distill_links"] = kl_from_logits(link_logits, soft.links, t).mean()
-    if native_logits is not None and soft.native is not None and bool(soft.native_mask.any()):
-        mask = soft.native_mask
-        terms["distill_native"] = kl_from_logits(native_logits[mask], soft.native[mask], t).mean()
+    if (
+        proposition_logits is not None
+        and soft.proposition is not None
+        and bool(soft.proposition_mask.any())
+    ):
+        mask = soft.proposition_mask
+        terms["distill_proposition"] = kl_from_logits(
+            proposition_logits[mask], soft.proposition[mask], t
+        ).mean()
     return terms
 
 

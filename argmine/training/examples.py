@@ -32,8 +32,8 @@ class SoftTargets:
     tag_mask: torch.Tensor | None = None
     types: torch.Tensor | None = None
     links: torch.Tensor | None = None
-    native: torch.Tensor | None = None
-    native_mask: torch.Tensor | None = None
+    proposition: torch.Tensor | None = None
+    proposition_mask: torch.Tensor | None = None
     counterfactual: torch.Tensor | None = None
     counterfactual_tags: torch.Tensor | None = None
     counterfactual_tag_mask: torch.Tensor | None = None
@@ -60,8 +60,9 @@ class Example:
     """Per gold span, a 0/1 mask over :data:`COMPONENT_TYPES` of the types the gold accepts."""
     relations: list[tuple[int, int, int]]
     """Gold links as ``(source, target, relation type index)`` over the spans in text order."""
-    native: torch.Tensor
-    """Per gold span, the index of its source label in ``native_labels``, or -100 (skipped)."""
+    proposition: torch.Tensor
+    """Per gold span, the index of its source label (its ``native_label`` attribute) in
+    ``proposition_labels``, or -100 (skipped)."""
     structure: torch.Tensor
     """Per gold span, 0/1 for (receives a relation, sends a relation)."""
     counterfactual_spans: list[tuple[int, int]]
@@ -108,9 +109,9 @@ def make_example(
         spans=[(c.start, c.end) for c in components],
         types=type_masks([c.type for c in components], type_options or {}),
         relations=relations,
-        native=torch.tensor(
+        proposition=torch.tensor(
             [
-                _label_index(c.attributes.get("native_label"), config.native_labels)
+                _label_index(c.attributes.get("native_label"), config.proposition_labels)
                 for c in components
             ],
             dtype=torch.long,

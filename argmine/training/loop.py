@@ -32,9 +32,9 @@ from argmine.training.checkpoints import (
     rng_states,
     save_checkpoint,
 )
-from argmine.training.config import CorpusSelection, TrainConfig
+from argmine.training.config import CorpusSelection, TrainConfig, changed_settings
 from argmine.training.examples import Example, make_example
-from argmine.training.losses import AuxiliaryHeads, batch_losses, native_class_weights
+from argmine.training.losses import AuxiliaryHeads, batch_losses, proposition_class_weights
 from argmine.training.stages import STAGES_NAME, earlier_stages, prepare_initial_stage
 from argmine.training.tuning import tune_decoding
 
@@ -99,8 +99,8 @@ def train(
         for (s, _), examples in zip(sources, built, strict=True)
     ]
     run = TrainingRun(model, auxiliary, pools, config, device)
-    if run.native_weight is not None:
-        pairs = zip(config.native_labels, run.native_weight.tolist(), strict=True)
+    if run.proposition_weight is not None:
+        pairs = zip(config.proposition_labels, run.proposition_weight.tolist(), strict=True)
         weights = ", ".join(f"{label} {weight:.2f}" for label, weight in pairs)
         log(f"proposition-type class weights: {weights}")
     if resume:
@@ -154,7 +154,7 @@ class TrainingRun:
         self.steps_in_epoch = 0
         self.epoch_rng_state = random.Random(config.seed).getstate()
         self.tokens_seen = 0
-        self.native_weight = native_class_weights(
+        self.proposition_weight = proposition_class_weights(
             config, [example for pool, _ in pools for example in pool]
         )
 
@@ -227,7 +227,7 @@ class TrainingRun:
                     batch,
                     self.config.loss_weights,
                     self.auxiliary,
-                    self.native_weight,
+                    self.proposition_weight,
                     self.config.distill,
                 )
             (losses["total"] / len(group)).backward()
@@ -268,8 +268,7 @@ class TrainingRun:
     def restore(self, path: Path) -> None:
         """Continue from the checkpoint at ``path``, refusing one written by another recipe."""
         state = load_checkpoint(path)
-        saved, current = state.get("config", {}), self.config.model_settings()
-        differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        differ = changed_settings(state.get("config", {}), self.config.model_settings())
         if differ:
             raise CheckpointError(
                 f"checkpoint {path} was written by a run with other settings ({', '.join(differ)})"

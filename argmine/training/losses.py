@@ -51,7 +51,7 @@ def loss_names(
     """The losses this model and its auxiliary head compute, in a fixed order (with a
     teacher, each head's distillation loss after the gold ones)."""
     names = ["tags", "types", "links", "relation_types"]
-    names += ["native"] if model.proposition is not None else []
+    names += ["proposition"] if model.proposition is not None else []
     names += ["structure"] if auxiliary is not None else []
     names += list(COUNTERFACTUAL_LOSSES) if model.counterfactual is not None else []
     if distill:
@@ -64,16 +64,19 @@ def loss_names(
     return names
 
 
-def native_class_weights(config: TrainConfig, examples: Sequence[Example]) -> torch.Tensor | None:
-    """The proposition-type loss's class weights under ``config.native_class_weight``, counted
-    over the training units (a type without units keeps weight 1), or None for plain weights."""
-    rule = config.native_class_weight
-    if not rule or not config.native_labels:
+def proposition_class_weights(
+    config: TrainConfig, examples: Sequence[Example]
+) -> torch.Tensor | None:
+    """The proposition-type loss's class weights under ``config.proposition_class_weight``,
+    counted over the training units (a type without units keeps weight 1), or None for plain
+    weights."""
+    rule = config.proposition_class_weight
+    if not rule or not config.proposition_labels:
         return None
-    n_labels = len(config.native_labels)
+    n_labels = len(config.proposition_labels)
     if isinstance(rule, dict):
-        return torch.tensor([float(rule.get(label, 1.0)) for label in config.native_labels])
-    labels = torch.cat([e.native for e in examples]) if examples else torch.empty(0)
+        return torch.tensor([float(rule.get(label, 1.0)) for label in config.proposition_labels])
+    labels = torch.cat([e.proposition for e in examples]) if examples else torch.empty(0)
     counts = torch.bincount(labels[labels >= 0].long(), minlength=n_labels).float()
     balanced = counts.sum() / (n_labels * counts.clamp(min=1))
     balanced = torch.where(counts > 0, balanced, torch.ones_like(balanced))
@@ -85,7 +88,7 @@ def example_losses(
     example: Example,
     states: torch.Tensor,
     auxiliary: AuxiliaryHeads | None = None,
-    native_weight: torch.Tensor | None = None,
+    proposition_weight: torch.Tensor | None = None,
     temperature: float | None = None,
 ) -> dict[str, torch.Tensor]:
     """The losses of one document, for the heads it has annotations for; with a
@@ -93,7 +96,7 @@ def example_losses(
     losses = {}
     if example.argument:
         losses.update(
-            argument_losses(model, example, states, auxiliary, native_weight, temperature)
+            argument_losses(model, example, states, auxiliary, proposition_weight, temperature)
         )
     if model.counterfactual is not None and example.counterfactual_spans:
         losses.update(counterfactual_losses(model, example, states, temperature))
@@ -105,9 +108,12 @@ def argument_losses(
     example: Example,
     states: torch.Tensor,
     auxiliary: AuxiliaryHeads | None,
-    native_weight: torch.Tensor | None = None,
+    proposition_weight: torch.Tensor | None = None,
     temperature: float | None = None,
 ) -> dict[str, torch.Tensor]:
+    """The argument heads' losses of one document. The span heads are read through
+    :meth:`ArgumentModel.span_outputs`, the pipeline's own path, so training and prediction
+    cannot drift apart in how spans reach the heads."""
     losses = {}
     soft = example.soft if temperature else None
     tag_logits = model.tag_logits(states) if example.encoding.n_tokens else None
@@ -117,11 +123,10 @@ def argument_losses(
         if soft is not None:
             losses.update(argument_terms(soft, temperature, tag_logits, *[None] * 3))
         return losses
-    reps = model.span_representations(states, example.encoding, example.spans)
-    type_logits = model.classifier(reps)
-    log_probs = type_logits.log_softmax(-1)
+    out = model.span_outputs(states, example.encoding, example.spans)
+    log_probs = out.types.log_softmax(-1)
     losses["types"] = -(log_probs.masked_fill(example.types == 0, -1e4).logsumexp(-1)).mean()
-    scores = model.relations(reps)
+    scores = out.links
     links = [(source, target) for source, target, _ in example.relations]
     targets = link_targets(scores, links)
     losses["links"] = -(targets * scores.link.log_softmax(-1)).sum(-1).mean()
@@ -130,21 +135,22 @@ def argument_losses(
     if typed:
         src, slot, kind = (torch.tensor(x, device=states.device) for x in zip(*typed, strict=True))
         losses["relation_types"] = nn.functional.cross_entropy(scores.kinds[src, slot], kind)
-    native_logits = model.proposition(reps) if model.proposition is not None else None
-    if native_logits is not None and bool((example.native >= 0).any()):
-        losses["native"] = nn.functional.cross_entropy(
-            native_logits,
-            example.native,
-            weight=None if native_weight is None else native_weight.to(reps.device),
+    if out.proposition_types is not None and bool((example.proposition >= 0).any()):
+        losses["proposition"] = nn.functional.cross_entropy(
+            out.proposition_types,
+            example.proposition,
+            weight=None if proposition_weight is None else proposition_weight.to(states.device),
             ignore_index=IGNORE,
         )
     if auxiliary is not None:
         losses["structure"] = nn.functional.binary_cross_entropy_with_logits(
-            auxiliary.structure(reps), example.structure
+            auxiliary.structure(out.vectors), example.structure
         )
     if soft is not None:
         losses.update(
-            argument_terms(soft, temperature, tag_logits, type_logits, scores.link, native_logits)
+            argument_terms(
+                soft, temperature, tag_logits, out.types, scores.link, out.proposition_types
+            )
         )
     return losses
 
@@ -174,7 +180,7 @@ def batch_losses(
     batch: Sequence[Example],
     weights: dict[str, float],
     auxiliary: AuxiliaryHeads | None = None,
-    native_weight: torch.Tensor | None = None,
+    proposition_weight: torch.Tensor | None = None,
     distill: dict | None = None,
 ) -> dict[str, torch.Tensor]:
     """Each loss averaged over the batch's documents that have it (zero when none has), and
@@ -188,7 +194,7 @@ def batch_losses(
     temperature = float(distill["temperature"]) if distill else None
     states = model.encode([e.encoding for e in batch], max_tokens=TRAINING_TOKENS_PER_CALL)
     per_doc = [
-        example_losses(model, e, s, auxiliary, native_weight, temperature)
+        example_losses(model, e, s, auxiliary, proposition_weight, temperature)
         for e, s in zip(batch, states, strict=True)
     ]
     zero = sum(s.sum() for s in states) * 0.0

@@ -54,8 +54,8 @@ def counterfactual_miner(sentences, tiny_graphs):
         batch_size=4,
         encoder_lr=3e-4,
         head_lr=3e-3,
-        native_labels=["claim", "evidence"],
-        loss_weights={"tags": 1, "types": 1, "links": 1, "native": 1, "counterfactual": 1}
+        proposition_labels=["claim", "evidence"],
+        loss_weights={"tags": 1, "types": 1, "links": 1, "proposition": 1, "counterfactual": 1}
         | {"counterfactual_tags": 2},
     )
     labelled = [_with_native_labels(g) for g in tiny_graphs]

@@ -19,7 +19,7 @@ from argmine.corpus import load_graphs
 from argmine.corpus.records import write_jsonl
 from argmine.runtime import DeviceError, resolve_device
 from argmine.training import TrainConfig, total_steps, train
-from argmine.training.checkpoints import CHECKPOINT_NAME
+from argmine.training.checkpoints import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 
 RUN = {
     "name": "resumable",
@@ -144,6 +144,24 @@ def test_a_checkpoint_from_another_recipe_is_refused(tmp_path, corpus, capsys):
     other = _config(tmp_path, max_steps=3, head_lr=1e-2)
     code = main([*_train_args(other, corpus, output), "--resume"])
     assert_one_line_error(code, capsys.readouterr().err, "head_lr")
+
+
+@pytest.mark.slow
+def test_a_checkpoint_saved_under_the_old_head_names_resumes(tmp_path, tiny_graphs):
+    """A run checkpointed before the proposition head's rename (its saved settings say
+    ``native_labels`` and ``native_class_weight``) resumes under the renamed config."""
+    settings = TrainConfig.from_dict({**RUN, "max_steps": 4})
+    settings.output_dir = str(tmp_path / "run")
+    _interrupt_at_step(settings, tiny_graphs * 3, 3)
+    path = tmp_path / "run" / CHECKPOINT_NAME
+    state = load_checkpoint(path)
+    saved = state["config"]
+    saved["native_labels"] = saved.pop("proposition_labels")
+    saved["native_class_weight"] = saved.pop("proposition_class_weight")
+    save_checkpoint(path, state)
+    lines: list[str] = []
+    train(settings, tiny_graphs * 3, dev_graphs=[], log=lines.append, resume=True)
+    assert any(line.startswith("resumed from") and "step 3" in line for line in lines)
 
 
 def test_checkpoints_need_an_output_folder(tiny_graphs):

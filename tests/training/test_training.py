@@ -29,9 +29,9 @@ TINY_CONFIG = {
     "batch_size": 2,
     "log_every": 3,
     "none_weights": [1.0, 0.5],
-    "native_labels": ["claim", "evidence"],
+    "proposition_labels": ["claim", "evidence"],
     "average_from": 0.5,
-    "loss_weights": {"tags": 1, "types": 1, "links": 1, "native": 1, "structure": 1},
+    "loss_weights": {"tags": 1, "types": 1, "links": 1, "proposition": 1, "structure": 1},
 }
 
 
@@ -66,7 +66,7 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     assert code == 0
     out = capsys.readouterr().out
     assert "step 6/6" in out and "dev" in out and "none_weight" in out
-    assert "native=" in out and "structure=" in out
+    assert "proposition=" in out and "structure=" in out
     assert "kept the average of the weights of the last 3 steps" in out
     for name in ("config.json", "model.safetensors", "tokenizer.json", "README.md"):
         assert (model / name).is_file(), name
@@ -98,17 +98,83 @@ def test_train_and_evaluate_commands_on_a_corpus_at_a_path(tmp_path, tiny_graphs
     assert "average_from=0.5" in card
 
 
+OLD_KEYS = {
+    "native_labels": ["fact", "policy"],
+    "native_class_weight": {"fact": 2.0},
+    "loss_weights": {"tags": 1, "native": 0.5},
+    "distill": {"teacher": "t", "heads": ["links", "native"], "gold_wins": ["fact"]},
+}
+"""The proposition-type head's settings as configs named them before the head's rename."""
+NEW_KEYS = {
+    "proposition_labels": ["fact", "policy"],
+    "proposition_class_weight": {"fact": 2.0},
+    "loss_weights": {"tags": 1, "proposition": 0.5},
+    "distill": {"teacher": "t", "heads": ["links", "proposition"], "gold_wins": ["fact"]},
+}
+
+
+def test_a_config_file_with_the_old_head_names_reads_as_the_new_names(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(OLD_KEYS))
+    old = TrainConfig.from_file(path)
+    assert old.model_settings() == TrainConfig.from_dict(NEW_KEYS).model_settings()
+    assert old.proposition_labels == ["fact", "policy"]
+    assert old.loss_weights == {"tags": 1, "proposition": 0.5}
+    assert old.distill["heads"] == ["links", "proposition"]
+
+
+@pytest.mark.parametrize(
+    "both, message",
+    [
+        ({"native_labels": ["fact"], "proposition_labels": ["fact"]}, "native_labels"),
+        ({"native_class_weight": None, "proposition_class_weight": None}, "native_class_weight"),
+        ({"loss_weights": {"native": 1, "proposition": 1}}, "loss_weights.native"),
+        ({"distill": {"teacher": "t", "heads": ["native", "proposition"]}}, "'native'"),
+    ],
+)
+def test_an_old_head_name_beside_its_new_name_is_an_error(both, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_dict(both)
+
+
+def test_settings_saved_under_the_old_head_names_match_the_renamed_config():
+    """A checkpoint written before the rename (its ``config``: the model settings the old code
+    saved) must resume under the renamed config, and differences still show."""
+    from argmine.training.config import changed_settings
+
+    current = TrainConfig.from_dict(NEW_KEYS).model_settings()
+    renamed = {"proposition_labels", "proposition_class_weight", "loss_weights", "distill"}
+    saved = {k: v for k, v in current.items() if k not in renamed} | {
+        "native_labels": ["fact", "policy"],
+        "native_class_weight": {"fact": 2.0},
+        "loss_weights": {"tags": 1, "native": 0.5},
+        "distill": {
+            "teacher": "t",
+            "temperature": 2.0,
+            "weight": 0.5,
+            "cache": None,
+            "gold_wins": ["fact"],
+            "heads": ["links", "native"],
+        },
+    }
+    assert changed_settings(saved, current) == []
+    assert changed_settings(saved | {"native_class_weight": None}, current) == [
+        "proposition_class_weight"
+    ]
+    assert changed_settings(saved | {"head_lr": 1.0}, current) == ["head_lr"]
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [
         ({"average_from": 1.0}, "average_from"),
-        ({"native_labels": ["fact"]}, "'native' weight"),
-        ({"native_class_weight": "inverse"}, "native_class_weight"),
+        ({"proposition_labels": ["fact"]}, "'proposition' weight"),
+        ({"proposition_class_weight": "inverse"}, "proposition_class_weight"),
         (
             {
-                "native_labels": ["fact"],
-                "loss_weights": {"native": 1},
-                "native_class_weight": {"x": 2},
+                "proposition_labels": ["fact"],
+                "loss_weights": {"proposition": 1},
+                "proposition_class_weight": {"x": 2},
             },
             "unknown labels",
         ),
@@ -128,7 +194,7 @@ def test_structure_targets_mark_receivers_and_senders():
     ]
 
 
-def test_native_label_targets_skip_labels_the_head_does_not_learn():
+def test_proposition_targets_skip_labels_the_head_does_not_learn():
     from argmine.hub.bases import DEFAULT_BASE
     from argmine.model.encoders import base_source, load_tokenizer
 
@@ -142,30 +208,35 @@ def test_native_label_targets_skip_labels_the_head_does_not_learn():
         components.append(
             Component(f"c{i}", start, start + len(unit), unit, kind, None, attributes)
         )
-    config = TrainConfig(native_labels=["value", "policy", "fact"], loss_weights={"native": 1.0})
+    config = TrainConfig(
+        proposition_labels=["value", "policy", "fact"], loss_weights={"proposition": 1.0}
+    )
     example = make_example(
         ArgumentGraph(text, components), load_tokenizer(base_source(DEFAULT_BASE)), config
     )
-    assert example.native.tolist() == [2, 1, -100]
+    assert example.proposition.tolist() == [2, 1, -100]
 
 
-def test_native_class_weights_follow_the_training_counts():
+def test_proposition_class_weights_follow_the_training_counts():
     from types import SimpleNamespace
 
-    from argmine.training.losses import native_class_weights
+    from argmine.training.losses import proposition_class_weights as class_weights
 
-    examples = [SimpleNamespace(native=torch.tensor([0, 0, 0, 1, -100, 0]))]
-    labels = {"native_labels": ["common", "rare", "absent"], "loss_weights": {"native": 1.0}}
-    balanced = TrainConfig(native_class_weight="balanced", **labels)
+    examples = [SimpleNamespace(proposition=torch.tensor([0, 0, 0, 1, -100, 0]))]
+    labels = {
+        "proposition_labels": ["common", "rare", "absent"],
+        "loss_weights": {"proposition": 1.0},
+    }
+    balanced = TrainConfig(proposition_class_weight="balanced", **labels)
     # 5 labelled units over 3 classes: 5 / (3 * 4) and 5 / (3 * 1); an absent class keeps 1
-    assert native_class_weights(balanced, examples).tolist() == pytest.approx([5 / 12, 5 / 3, 1])
-    milder = TrainConfig(native_class_weight="sqrt-balanced", **labels)
-    assert native_class_weights(milder, examples).tolist() == pytest.approx(
+    assert class_weights(balanced, examples).tolist() == pytest.approx([5 / 12, 5 / 3, 1])
+    milder = TrainConfig(proposition_class_weight="sqrt-balanced", **labels)
+    assert class_weights(milder, examples).tolist() == pytest.approx(
         [(5 / 12) ** 0.5, (5 / 3) ** 0.5, 1]
     )
-    given = TrainConfig(native_class_weight={"rare": 4.0}, **labels)
-    assert native_class_weights(given, examples).tolist() == [1.0, 4.0, 1.0]
-    assert native_class_weights(TrainConfig(**labels), examples) is None
+    given = TrainConfig(proposition_class_weight={"rare": 4.0}, **labels)
+    assert class_weights(given, examples).tolist() == [1.0, 4.0, 1.0]
+    assert class_weights(TrainConfig(**labels), examples) is None
 
 
 def test_weight_average_keeps_the_mean_of_the_last_steps():
