@@ -77,9 +77,11 @@ def with_current_names(data: dict[str, Any]) -> dict[str, Any]:
 def changed_settings(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """The keys whose value differs between a checkpoint's saved model settings and this run's
     (:meth:`TrainConfig.model_settings`); saved old names count as today's, so a run
-    checkpointed before the rename resumes under its renamed config."""
+    checkpointed before the rename resumes under its renamed config, and keys that became
+    run-only since (``cpu_precision``, ``speed_class``) are not compared."""
     saved = with_current_names(saved)
-    return sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    keys = (set(saved) | set(current)) - set(RUN_ONLY_SETTINGS)
+    return sorted(k for k in keys if saved.get(k) != current.get(k))
 
 
 def _renamed(data: dict[str, Any], renamed: dict[str, str], where: str) -> dict[str, Any]:

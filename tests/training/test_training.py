@@ -162,6 +162,9 @@ def test_settings_saved_under_the_old_head_names_match_the_renamed_config():
         "proposition_class_weight"
     ]
     assert changed_settings(saved | {"head_lr": 1.0}, current) == ["head_lr"]
+    # the old code saved cpu_precision and speed_class, run-only settings now
+    older = saved | {"cpu_precision": "float32", "speed_class": "accurate"}
+    assert changed_settings(older, current) == []
 
 
 @pytest.mark.parametrize(
