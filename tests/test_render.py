@@ -9,6 +9,7 @@ import subprocess
 from html.parser import HTMLParser
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_FLAGS
 
 from argmine.cli import main
 from argmine.graph import ArgumentGraph, Component, Relation
@@ -262,9 +263,6 @@ def test_svg_with_graphviz(tmp_path, graph_file, tiny_graphs):
     assert "<svg" in page.read_text(encoding="utf-8")
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless browser (chromium) installed")
 def test_html_in_a_real_browser(tmp_path, graph_file, tiny_graphs):
     """Chromium loads the page and its DOM holds one mark per component, with its label."""
@@ -273,14 +271,7 @@ def test_html_in_a_real_browser(tmp_path, graph_file, tiny_graphs):
     done = subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--dump-dom",
             page.as_uri(),

@@ -13,19 +13,9 @@ import pytest
 pytest.importorskip("fastapi", reason="argmine serve needs the serve extra")
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright")
 
+from browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 from serving import ServerProcess, serve_command  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 """Without the network flags Chromium calls home at start, and this machine's network is closed."""
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed")
