@@ -159,8 +159,15 @@ def test_the_graph_is_drawn_and_a_node_finds_its_text(page, server, tmp_path):
     weak_rows = page.locator("#view table.relations tr.relation.weak").count()
     assert page.locator("#view figure.picture g.edge.weak").count() == weak_rows
 
+    # Every node's top, read in one step relative to the picture: the page scrolls smoothly to
+    # the result after a parse, so positions read one by one against the viewport would race it.
+    tops = nodes.evaluate_all(
+        "gs => Object.fromEntries(gs.map(g => [g.id, g.getBoundingClientRect().top"
+        " - g.ownerSVGElement.getBoundingClientRect().top]))"
+    )
+
     def top(node_id: str) -> float:
-        return page.locator(f"#view figure.picture g[id='{node_id}']").bounding_box()["y"]
+        return tops[node_id]
 
     conclusions = [f"node-{c['id']}" for c in listed if c["conclusion"]]
     others = [f"node-{c['id']}" for c in listed if not c["conclusion"]]
