@@ -337,35 +337,43 @@ def _checksum(path: Path) -> str:
 
 
 # ---------------------------------------------------------------------- the comparison
-def run_recipe(config_file: str | Path, options: CompareOptions) -> RecipeRuns:
-    """Train (or reuse) and score every seed of one recipe."""
-    name = recipe_name(config_file)
+def run_seed(config_file: str | Path, seed: int, runs: RecipeRuns, options: CompareOptions) -> None:
+    """Train (or reuse) and score one seed of one recipe, adding it to ``runs``."""
+    folder = options.root / runs.name / str(seed)
+    train_or_reuse(seed_config(config_file, seed, options, folder), options)
+    scores, counts = score_model(folder, options)
+    if MICROTEXTS in options.sources():
+        scores = {**scores, **cross_validation_scores(config_file, seed, options, folder)}
+    runs.seeds.append(seed)
+    runs.folders.append(str(folder))
+    runs.scores.append({m: scores[m] for m in options.measures if m in scores})
+    runs.counts.append(counts)
+
+
+def seeds_of(config_file: str | Path, options: CompareOptions) -> range:
     first = options.first_seed
     if first is None:
         first = TrainConfig.from_file(config_file).seed
-    runs = RecipeRuns(name, str(config_file))
-    for seed in range(first, first + options.seeds):
-        folder = options.root / name / str(seed)
-        config = seed_config(config_file, seed, options, folder)
-        train_or_reuse(config, options)
-        scores, counts = score_model(folder, options)
-        if MICROTEXTS in options.sources():
-            scores = {**scores, **cross_validation_scores(config_file, seed, options, folder)}
-        runs.seeds.append(seed)
-        runs.folders.append(str(folder))
-        runs.scores.append({m: scores[m] for m in options.measures if m in scores})
-        runs.counts.append(counts)
-    return runs
+    return range(first, first + options.seeds)
 
 
 def compare(config_a: str | Path, config_b: str | Path, options: CompareOptions) -> dict[str, Any]:
-    """Train, score and compare two recipes; the record that the report is written from."""
+    """Train, score and compare two recipes; the record that the report is written from.
+
+    Seeds alternate between the recipes (A's first seed, B's first seed, A's second, ...), so
+    a comparison stopped part way, and resumed in a later session, already holds paired seeds.
+    """
     if recipe_name(config_a) == recipe_name(config_b):
         raise ValueError(
             f"{config_a} and {config_b} have the same file name: their runs would share "
             f"{options.root / recipe_name(config_a)}; rename one"
         )
-    a, b = run_recipe(config_a, options), run_recipe(config_b, options)
+    a = RecipeRuns(recipe_name(config_a), str(config_a))
+    b = RecipeRuns(recipe_name(config_b), str(config_b))
+    seeds = zip(seeds_of(config_a, options), seeds_of(config_b, options), strict=True)
+    for seed_a, seed_b in seeds:
+        run_seed(config_a, seed_a, a, options)
+        run_seed(config_b, seed_b, b, options)
     return summarize(a, b, options)
 
 

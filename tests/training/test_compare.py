@@ -113,6 +113,15 @@ def test_compare_trains_each_seed_once_and_a_rerun_reuses_models_and_scores(
     args += ["--root", str(tmp_path / "runs"), "--measures", "link_f1", "component_macro_f1"]
     assert script.main(args) == 0
     out = capsys.readouterr().out
+    trained = [line.split(":")[0] for line in out.splitlines() if ": training (seed" in line]
+    runs = tmp_path / "runs"
+    order = [
+        runs / "plain" / "5",
+        runs / "faster" / "5",
+        runs / "plain" / "6",
+        runs / "faster" / "6",
+    ]
+    assert trained == [str(folder) for folder in order]  # paired seeds alternate
     for recipe in ("plain", "faster"):
         for seed in (5, 6):
             folder = tmp_path / "runs" / recipe / str(seed)
