@@ -50,8 +50,9 @@ def add_precision_option(parser: argparse.ArgumentParser) -> None:
         "--precision",
         choices=PRECISIONS,
         default="auto",
-        help="the encoder's arithmetic: auto (int8 on x86 CPUs, float32 elsewhere), int8, "
-        "bfloat16 or float32, the reference (default: auto)",
+        help="the encoder's arithmetic: auto (the precision the model's config names where "
+        "this CPU runs it natively, else float32), int8, bfloat16 or float32, the reference "
+        "(default: auto)",
     )
 
 
