@@ -335,8 +335,10 @@ class ArgumentMiner:
 
 def _relations(links: LinkScores, decoding: DecodingSettings) -> list[Relation]:
     """The decoded links, leaving out those scored below ``decoding.min_link_score`` (the
-    rounded score the reader sees)."""
-    decoded = decode_relations(links, decoding.none_weight, decoding.link_temperature)
+    rounded score the reader sees: calibrated where the model has a link calibration)."""
+    decoded = decode_relations(
+        links, decoding.none_weight, decoding.link_temperature, decoding.link_calibration
+    )
     relations = [Relation(f"c{s}", f"c{t}", kind, round(p, 4)) for s, t, kind, p in decoded]
     return [r for r in relations if r.score >= decoding.min_link_score]
 

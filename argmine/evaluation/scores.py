@@ -119,7 +119,10 @@ def argument_scores(miner, gold: Sequence[ArgumentGraph], batch_size: int = 16) 
         "end_to_end": end_to_end_scores(gold, predicted),
         "diagnostics": {
             "confusion": matrices,
-            "links": link_diagnostics(gold, every_link, min_score),
+            "links": {
+                **link_diagnostics(gold, every_link, min_score),
+                "link_calibration": miner.config.link_calibration,  # what the scores are
+            },
         },
     }
 

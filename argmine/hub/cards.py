@@ -268,9 +268,15 @@ def _reliability_note(scores: dict[str, Any]) -> str:
     if not links or links["reliability"]["expected_calibration_error"] is None:
         return matrices + "."
     error = links["reliability"]["expected_calibration_error"]
+    score = "P(link) x P(type | link)"
+    if links.get("link_calibration"):
+        score = (
+            "calibrated to the probability that it is right (the model's link calibration, "
+            "fitted on these dev documents: in-sample)"
+        )
     return (
         f"{matrices}. The reliability diagram bins every link the decoder found on the gold "
-        "units (min_score 0) by its score, P(link) x P(type | link), against the share that "
+        f"units (min_score 0) by its score, {score}, against the share that "
         f"join a gold source and target as link F1 counts them (expected calibration error "
         f"{error:.3f}); precision and recall are link F1's at each min_score (the model's: "
         f"{links['min_score']:g})."

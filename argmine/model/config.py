@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from argmine.hub.bases import DEFAULT_BASE
+from argmine.model.relations import LinkCalibration
 from argmine.model.segmentation import TAG_LABELS
 
 LEGACY_KEYS = {"base_embedding_sha256": "base_sha256"}
@@ -38,6 +39,10 @@ class DecodingSettings:
     link_temperature: float = 1.0
     """The link scorer's logits are divided by this before the softmax: fitted on dev data by
     minimising NLL (:mod:`argmine.training.calibration`); 1.0 leaves older models unchanged."""
+    link_calibration: dict[str, Any] | None = None
+    """Maps each decoded link's score to the probability that it joins a gold source and target
+    (:class:`argmine.model.relations.LinkCalibration`, fitted on dev data); None: scores are
+    P(link) * P(type | link), as in older models. It never changes which links are decoded."""
 
 
 @dataclass
@@ -69,6 +74,10 @@ class ModelConfig:
     """Relations scored below this are left out of graphs (``min_score`` overrides it)."""
     link_temperature: float = 1.0
     """Divides the link logits before the softmax; fitted on dev data (1.0: older models)."""
+    link_calibration: dict[str, Any] | None = None
+    """``{"features": [...], "coef": [...], "intercept": b}``: Platt scaling that makes a
+    relation's score the probability that it is right (fitted on dev data after training or by
+    ``training/calibrate_links.py``); None (older models): the decoder's own score."""
     proposition_labels: tuple[str, ...] = ()
     """The source's own proposition types a head predicts (``attributes["proposition_type"]``);
     empty: no such head."""
@@ -89,6 +98,10 @@ class ModelConfig:
     """Checksum of what the model reads from its base: the input embeddings (full
     fine-tuning) or every base weight (LoRA)."""
     tag_labels: tuple[str, ...] = TAG_LABELS
+
+    def __post_init__(self) -> None:
+        if self.link_calibration is not None:  # a broken one fails on load, not on first parse
+            self.link_calibration = LinkCalibration.from_dict(self.link_calibration).to_dict()
 
     def decoding(self) -> DecodingSettings:
         """The model's own decoding settings."""

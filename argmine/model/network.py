@@ -138,7 +138,10 @@ class ArgumentModel(nn.Module):
         import); False, or any other family: transformers' own modeling code.
         """
         folder = Path(folder)
-        config = ModelConfig.from_dict(read_model_json(folder / CONFIG_NAME))
+        try:
+            config = ModelConfig.from_dict(read_model_json(folder / CONFIG_NAME))
+        except ValueError as err:  # e.g. a link calibration with unknown features
+            raise ModelLoadError(f"model file corrupt: {folder / CONFIG_NAME}: {err}") from err
         source = base_source(config.base_model)
         encoder = load_plain_encoder(source, config.encoder_layers) if plain else None
         if encoder is None:

@@ -14,12 +14,21 @@ target" is an option like any other: a unit is left unlinked whenever that is li
 the ``none_weight`` prior) than any link. Only the parts of the greedy choice that form cycles
 are re-solved (Chu-Liu/Edmonds from networkx), which gives the same optimum as solving the whole
 document and stays cheap on long ones.
+
+A decoded link's score is P(link) * P(type | link) under the softmax over its source's
+candidates, which spreads over more candidates in longer documents; a model may carry a
+:class:`LinkCalibration` (Platt scaling on a few features of the decoded link, fitted on dev
+documents by :mod:`argmine.training.calibration`) that turns it into the probability that the
+link joins a gold source and target. It rescores the links the decoder chose and never changes
+which ones it chose.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -168,14 +177,31 @@ def link_targets(scores: LinkScores, links: list[tuple[int, int]]) -> torch.Tens
 
 
 def decode_relations(
-    scores: LinkScores, none_weight: float = 1.0, temperature: float = 1.0
+    scores: LinkScores,
+    none_weight: float = 1.0,
+    temperature: float = 1.0,
+    calibration: Mapping[str, Any] | None = None,
 ) -> list[tuple[int, int, str, float]]:
     """The most probable forest of links: ``(source, target, type, score)`` for each link.
 
     ``score`` is P(link) * P(type | link). ``none_weight`` scales the probability of "no
     target" before decoding: below 1 the decoder links more (higher recall). ``temperature``
-    divides the link logits first (calibration fitted on dev data).
+    divides the link logits first (calibration fitted on dev data). ``calibration`` (a
+    :class:`LinkCalibration`'s dict, a model's ``link_calibration``) replaces each score by
+    its calibrated probability; the links are the same with or without it.
     """
+    decoded = _decode(scores, none_weight, temperature)
+    if calibration is None or not decoded:
+        return decoded
+    probabilities = LinkCalibration.from_dict(calibration).probabilities(
+        link_features(scores, decoded, temperature)
+    )
+    return [(s, t, kind, p) for (s, t, kind, _), p in zip(decoded, probabilities, strict=True)]
+
+
+def _decode(
+    scores: LinkScores, none_weight: float, temperature: float
+) -> list[tuple[int, int, str, float]]:
     n, width = scores.candidates.shape
     if n < 2:
         return []
@@ -198,6 +224,105 @@ def decode_relations(
     return sorted(
         _typed_link(i, parent_of[i], link_probs[i, s], type_probs[i, s]) for i, s in slot_of.items()
     )
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+LINK_FEATURES: dict[str, Callable[[dict[str, float]], float]] = {
+    "logit_score": lambda f: _logit(f["score"]),
+    "logit_link": lambda f: _logit(f["link"]),
+    "link_vs_none": lambda f: math.log(max(f["link"], 1e-12) / max(f["none"], 1e-12)),
+    "log_candidates": lambda f: math.log(f["candidates"]),
+}
+"""What a link calibration may read of a decoded link, from its raw quantities: ``score``
+(P(link) * P(type | link)), ``link`` (P(link)), ``none`` (its source's P(no target)), both at
+the model's temperature, and ``candidates`` (its source's number of candidate targets)."""
+
+
+def link_features(
+    scores: LinkScores, decoded: list[tuple[int, int, str, float]], temperature: float = 1.0
+) -> list[dict[str, float]]:
+    """Each decoded link's raw quantities (see :data:`LINK_FEATURES`), in ``decoded``'s order."""
+    if not decoded:
+        return []
+    width = scores.candidates.shape[1]
+    link_probs = (scores.link.float() / temperature).softmax(-1).cpu()
+    counts = scores.valid.sum(-1).cpu()
+    rows = []
+    for source, target, _, score in decoded:
+        slot = scores.slot(source, target)
+        rows.append(
+            {
+                "score": score,
+                "link": float(link_probs[source, slot]),
+                "none": float(link_probs[source, width]),
+                "candidates": float(counts[source]),
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class LinkCalibration:
+    """Platt scaling of decoded links: P(correct) = sigmoid(intercept + coef . features).
+
+    Stored in a model's config as ``{"features": [...], "coef": [...], "intercept": b}``;
+    features are names in :data:`LINK_FEATURES`.
+    """
+
+    features: tuple[str, ...]
+    coef: tuple[float, ...]
+    intercept: float
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.features if f not in LINK_FEATURES]
+        if unknown:
+            raise ValueError(f"unknown link calibration feature(s) {unknown}")
+        if len(self.coef) != len(self.features):
+            raise ValueError(
+                f"link calibration: {len(self.coef)} coefficients for {len(self.features)} features"
+            )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LinkCalibration:
+        try:
+            return cls(
+                tuple(data["features"]),
+                tuple(float(c) for c in data["coef"]),
+                float(data["intercept"]),
+            )
+        except (KeyError, TypeError) as err:
+            raise ValueError(
+                f"link calibration must have features, coef, intercept: {err}"
+            ) from err
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+        }
+
+    def design(self, rows: list[dict[str, float]]) -> list[list[float]]:
+        """The features of each link's raw quantities (what the coefficients multiply)."""
+        return [[LINK_FEATURES[name](row) for name in self.features] for row in rows]
+
+    def probabilities(self, rows: list[dict[str, float]]) -> list[float]:
+        """P(correct) of each link, from its raw quantities (:func:`link_features`)."""
+        return [
+            _sigmoid(self.intercept + sum(c * x for c, x in zip(self.coef, xs, strict=True)))
+            for xs in self.design(rows)
+        ]
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1 / (1 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1 + e)
 
 
 def _nodes_in_cyclic_components(parent_of: dict[int, int], n: int) -> set[int]:

@@ -32,7 +32,9 @@ def tune_decoding(
     """Pick the decoding settings that score best on the dev documents.
 
     Argument documents choose, from the config's short candidate lists, the prior on "no
-    target" with the score below which a link is left out (link F1), then the prior on the
+    target" with the score below which a link is left out (link F1); the link calibration is
+    then fitted on the links decoded with that prior and the score threshold chosen again on
+    the calibrated scores (:func:`fit_link_scores`); then the prior on the
     conclusion type (component macro-F1), then whether units are cut at sentences (end-to-end
     exact component F1); counterfactual sentences choose the detector's threshold (detection
     F1). The model card says that dev scores are measured with settings chosen on the same
@@ -89,6 +91,21 @@ def _tune_argument_decoding(
     }
     best_none, best_min = max(links, key=lambda k: (links[k], k[0], -k[1]))
     chosen = {"none_weight": best_none, "min_link_score": best_min}
+    if fit_link_scores(miner, dev, best_none, log):  # scores changed: min_score chosen again
+        calibrated = {
+            m: given_units_scores(
+                dev,
+                decoded(
+                    miner, given, none_weight=best_none, min_link_score=m, type_weights=(1, 1, 1)
+                ),  # fmt: skip
+            )["link"]["f1"]
+            for m in config.min_link_scores
+        }
+        chosen["min_link_score"] = max(calibrated, key=lambda m: (calibrated[m], -m))
+        log(
+            "min_link_score -> dev link F1 on calibrated scores: "
+            + ", ".join(f"{m}: {f:.3f}" for m, f in calibrated.items())
+        )
     types = {
         w: given_units_scores(dev, decoded(miner, given, **chosen, type_weights=(w, 1.0, 1.0)))[
             "component_macro_f1"
@@ -141,6 +158,50 @@ def calibrate_links(
         f"{link_nll(pairs, temperature):.3f}, ECE (10 bins) {before} -> {after}"
     )
     miner.config.use_decoding(miner.decoding(link_temperature=temperature))
+
+
+def fit_link_scores(
+    miner: ArgumentMiner,
+    dev: Sequence[ArgumentGraph],
+    none_weight: float,
+    log: Callable[[str], None],
+) -> bool:
+    """Fit the link calibration (:mod:`argmine.training.calibration`) on the links decoded with
+    ``none_weight`` on the gold units of the dev documents and of texts joined from them, and
+    make it the model's; log its cross-fitted ECE before and after. False when there is
+    nothing to fit (no decoded link, or all right or all wrong): the scores stay raw."""
+    from argmine.training.calibration import (
+        LINK_CALIBRATION_FEATURES,
+        calibration_documents,
+        calibration_error,
+        cross_fitted_scores,
+        decoded_links,
+        fit_link_calibration,
+    )
+
+    miner.config.use_decoding(miner.decoding(none_weight=none_weight, link_calibration=None))
+    documents, groups, _ = calibration_documents(dev)
+    links = decoded_links(miner, documents)
+    calibration = fit_link_calibration(links, LINK_CALIBRATION_FEATURES)
+    if calibration is None:
+        log(f"link calibration: not fitted ({len(links.correct)} dev links, one outcome)")
+        return False
+    errors = [
+        calibration_error(scores, links.correct, links.document, links.documents)
+        for scores in (
+            [f["score"] for f in links.features],
+            cross_fitted_scores(links, groups, LINK_CALIBRATION_FEATURES),
+        )
+    ]
+    before, after = (f"{e['ece']:.3f} (95% {e['ece_95'][0]:.3f} to {e['ece_95'][1]:.3f})"
+                     for e in errors)  # fmt: skip
+    log(
+        f"link calibration {calibration}: {len(links.correct)} dev links on "
+        f"{links.documents} documents (joined texts among them), ECE {before} -> cross-fitted "
+        f"{after}"
+    )
+    miner.config.use_decoding(miner.decoding(link_calibration=calibration))
+    return True
 
 
 def _tune_counterfactual_threshold(
