@@ -87,11 +87,11 @@ class ArgumentMiner:
 
         ``device``: ``cpu`` (default), ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (a GPU where
         there is one). A model trained on a GPU loads on a CPU-only machine. ``precision``:
-        ``auto`` (default: float32, or int8 on x86 CPUs for a model whose config says int8
-        keeps its units), ``int8``, ``bfloat16`` or ``float32`` (the reference); see
-        :mod:`argmine.runtime`. ``plain``: BERT and MPNet bases run without importing
-        transformers (:mod:`argmine.model.plain`, the same graphs, seconds faster to load);
-        False loads through transformers, the reference the tests compare against.
+        ``auto`` (default: the precision the model's config names as keeping its units, where
+        this CPU runs it natively, else float32), ``int8``, ``bfloat16`` or ``float32`` (the
+        reference); see :mod:`argmine.runtime`. ``plain``: BERT and MPNet bases run without
+        importing transformers (:mod:`argmine.model.plain`, the same graphs, seconds faster to
+        load); False loads through transformers, the reference the tests compare against.
         """
         from argmine.hub.registry import resolve_model
 

@@ -12,7 +12,7 @@ cross-fitted (each group of documents, a joined text with its comments, scored b
 fitted on the others) with a 95% bootstrap interval over documents and the ECE that perfectly
 calibrated scores would show on as many links (the noise floor of a 10-bin ECE); link
 precision/recall/F1 on CDCP dev at each min_score, given units (with a bootstrap interval of
-F1) and end to end; and the length buckets of ``benchmarks/long_documents.py`` before and after
+F1) and end to end; and the length buckets of ``benchmarks/links_by_length.py`` before and after
 at the model's min_score. ``--write`` stores the calibration in the model folder's
 ``config.json`` (``link_calibration``; nothing else in the file changes).
 """

@@ -5,7 +5,7 @@ document offers every unit more targets to link to and spreads each unit's proba
 These helpers build documents by length from an annotated corpus, short ones as they are and
 long ones by joining consecutive documents (:func:`joined_documents`, gold units and links kept),
 and give per bucket what a reader of the graphs sees: links per unit, their scores, and (on
-given units) link precision, recall and F1. ``benchmarks/long_documents.py`` reports them;
+given units) link precision, recall and F1. ``benchmarks/links_by_length.py`` reports them;
 ``training/calibrate_links.py`` and the link calibration's dev documents reuse them.
 """
 

@@ -9,12 +9,12 @@ per unit, mean link score, share of links under 0.5, link precision/recall/F1 on
 (end-to-end relation P/R/F1 on predicted units), at the model's ``min_score`` and any other
 ``--min-score``. Deterministic; float32 unless ``--precision`` says otherwise.
 
-    python benchmarks/long_documents.py                                  # the default model
-    python benchmarks/long_documents.py --model argmine-mpnet-policy
-    python benchmarks/long_documents.py --min-score 0 --min-score 0.2
-    python benchmarks/long_documents.py --uncalibrated   # without the model's link calibration
+    python benchmarks/links_by_length.py                                  # the default model
+    python benchmarks/links_by_length.py --model argmine-mpnet-policy
+    python benchmarks/links_by_length.py --min-score 0 --min-score 0.2
+    python benchmarks/links_by_length.py --uncalibrated   # without the model's link calibration
 
-Writes ``benchmarks/results/long-documents[-NAME][-uncalibrated].json`` and ``.md``.
+Writes ``benchmarks/results/links-by-length[-NAME][-uncalibrated].json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -69,13 +69,13 @@ def main() -> None:
     suffix = ("" if args.model == DEFAULT_MODEL else f"-{Path(args.model).name}") + (
         "-uncalibrated" if args.uncalibrated else ""
     )
-    stem = args.out or RESULTS / f"long-documents{suffix}"
+    stem = args.out or RESULTS / f"links-by-length{suffix}"
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     heading = (
         f"# Links by document length: {args.model}, {miner.precision}"
         f"{', uncalibrated' if args.uncalibrated else ''}\n\n"
-        f"`python benchmarks/long_documents.py{' --uncalibrated' if args.uncalibrated else ''}"
+        f"`python benchmarks/links_by_length.py{' --uncalibrated' if args.uncalibrated else ''}"
         f"{'' if args.model == DEFAULT_MODEL else ' --model ' + args.model}`\n\n"
     )
     stem.with_suffix(".md").write_text(heading + table)
