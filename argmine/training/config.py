@@ -34,8 +34,12 @@ DISTILL_DEFAULTS: dict[str, Any] = {
     "weight": 0.5,
     "cache": None,
     "gold_wins": [],
+    "gold_wins_heads": [],
     "heads": None,
 }
+GOLD_WINS_HEADS = ("tags", "types")
+"""Heads whose soft target ``gold_wins_heads`` can drop where the teacher's likeliest label is
+not gold's (a token's tag, a unit's component type)."""
 DISTILLED_HEADS = {
     "distill_tags": "tags",
     "distill_types": "types",
@@ -107,6 +111,12 @@ def distill_settings(
         )
     merged = {**DISTILL_DEFAULTS, **settings}
     merged["gold_wins"] = list(merged["gold_wins"])
+    merged["gold_wins_heads"] = list(merged["gold_wins_heads"])
+    unknown_wins = set(merged["gold_wins_heads"]) - set(GOLD_WINS_HEADS)
+    if unknown_wins:
+        raise ValueError(
+            f"distill gold_wins_heads names {sorted(unknown_wins)}; known: {list(GOLD_WINS_HEADS)}"
+        )
     heads = set(DISTILLED_HEADS.values())
     if merged["heads"] is not None:
         merged["heads"] = list(merged["heads"])

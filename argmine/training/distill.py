@@ -225,15 +225,24 @@ def soft_targets(
     proposition_labels: Sequence[str],
     teacher_proposition_labels: Sequence[str],
     gold_wins: Sequence[str] = (),
+    gold_wins_heads: Sequence[str] = (),
 ) -> SoftTargets:
     """The student's targets from a teacher record: token distributions realigned to the
-    student's tokens, proposition logits reordered to the student's labels, and ``gold_wins``
-    applied (no soft proposition target where gold says a listed type and the teacher not)."""
+    student's tokens, proposition logits reordered to the student's labels, ``gold_wins``
+    applied (no soft proposition target where gold says a listed type and the teacher not) and
+    ``gold_wins_heads`` (no soft tag or type target where the teacher's likeliest label is not
+    gold's)."""
     offsets = example.encoding.offsets
     soft = SoftTargets()
     if "chars" in record:
         soft.tags, soft.tag_mask = per_token(record["chars"].float(), offsets)
+        if "tags" in gold_wins_heads:
+            soft.tag_mask = soft.tag_mask & teacher_agrees(soft.tags, example.tags)
     soft.types, soft.links = record.get("types"), record.get("links")
+    if soft.types is not None:
+        soft.type_mask = torch.ones(len(soft.types), dtype=torch.bool)
+        if "types" in gold_wins_heads:
+            soft.type_mask = example.types.gather(1, soft.types.argmax(-1, keepdim=True))[:, 0] > 0
     if CACHED_PROPOSITIONS in record and proposition_labels:
         teacher_order = list(teacher_proposition_labels)
         missing = [label for label in proposition_labels if label not in teacher_order]
@@ -255,6 +264,15 @@ def soft_targets(
             inside[list(example.encoding.tokens_in(start, end))] = True
         soft.counterfactual_tag_mask = mask & inside
     return soft
+
+
+def teacher_agrees(teacher_probs: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """Per token, whether the teacher's likeliest tag is the gold tag (tokens without a gold
+    tag: True). Where it is not, the teacher is wrong and gold alone teaches the token: the
+    accurate model cuts the ContactPoint article's counterfactual conclusion at "it would",
+    and its soft tags there would teach the student the same cut."""
+    known = gold != IGNORE
+    return ~known | (teacher_probs.argmax(-1) == gold.clamp(min=0))
 
 
 def gold_wins_mask(
@@ -290,6 +308,7 @@ def attach_soft_targets(
                 config.proposition_labels,
                 teacher_propositions,
                 settings["gold_wins"],
+                settings["gold_wins_heads"],
             ),
         )
         for example, graph in pairs
@@ -333,8 +352,9 @@ def argument_terms(
     if tag_logits is not None and soft.tags is not None and bool(soft.tag_mask.any()):
         mask = soft.tag_mask
         terms["distill_tags"] = kl_from_probs(tag_logits[mask], soft.tags[mask], t).mean()
-    if type_logits is not None and soft.types is not None:
-        terms["distill_types"] = kl_from_logits(type_logits, soft.types, t).mean()
+    if type_logits is not None and soft.types is not None and bool(soft.type_mask.any()):
+        mask = soft.type_mask
+        terms["distill_types"] = kl_from_logits(type_logits[mask], soft.types[mask], t).mean()
     if link_logits is not None and soft.links is not None:
         terms["distill_links"] = kl_from_logits(link_logits, soft.links, t).mean()
     if (

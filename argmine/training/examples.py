@@ -31,6 +31,7 @@ class SoftTargets:
     tags: torch.Tensor | None = None
     tag_mask: torch.Tensor | None = None
     types: torch.Tensor | None = None
+    type_mask: torch.Tensor | None = None
     links: torch.Tensor | None = None
     proposition: torch.Tensor | None = None
     proposition_mask: torch.Tensor | None = None

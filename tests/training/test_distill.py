@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from argmine.graph import ArgumentGraph
+from argmine.graph import ArgumentGraph, Component
 from argmine.model.segmentation import TAG_LABELS
 from argmine.training import TrainConfig, make_example
 from argmine.training.config import distill_settings
@@ -16,6 +16,8 @@ from argmine.training.distill import (
     gold_wins_mask,
     per_character,
     per_token,
+    soft_targets,
+    teacher_agrees,
     teacher_labels,
 )
 
@@ -95,8 +97,11 @@ def test_distill_settings_are_checked():
         "weight": 0.5,
         "cache": None,
         "gold_wins": [],
+        "gold_wins_heads": [],
         "heads": None,
     }
+    with pytest.raises(ValueError, match="gold_wins_heads names"):
+        distill_settings({"teacher": "t", "gold_wins_heads": ["links"]})
     with pytest.raises(ValueError, match="unknown distill key"):
         distill_settings({"teacher": "t", "temp": 2})
     with pytest.raises(ValueError, match="gold_wins names labels"):
@@ -127,6 +132,34 @@ def test_gold_wins_drops_the_soft_target_where_the_teacher_misses_a_listed_type(
         True,
     ]
     assert gold_wins_mask(teacher, gold, labels, []).all()
+
+
+def test_gold_wins_heads_drops_tags_and_types_where_the_teacher_is_wrong():
+    from argmine.hub.bases import DEFAULT_BASE
+    from argmine.model.encoders import base_source, load_tokenizer
+
+    text = "We should act now. Prices rise every year."
+    units = [
+        Component("c0", 0, 17, text[0:17], "conclusion"),
+        Component("c1", 19, 42, text[19:42], "evidence"),
+    ]
+    graph = ArgumentGraph(text, units, [])
+    example = make_example(graph, load_tokenizer(base_source(DEFAULT_BASE)), TrainConfig())
+    gold = example.tags
+    n = len(gold)
+    wrong = n // 2  # one token where the teacher's likeliest tag is not gold's
+    teacher = torch.nn.functional.one_hot(gold, len(TAG_LABELS)).float() * 0.9 + 0.01
+    teacher[wrong] = torch.nn.functional.one_hot(
+        (gold[wrong] + 1) % len(TAG_LABELS), len(TAG_LABELS)
+    ).float()
+    assert teacher_agrees(teacher, gold).tolist() == [k != wrong for k in range(n)]
+    assert teacher_agrees(teacher, torch.full_like(gold, -100)).all()  # no gold: kept
+
+    types = torch.tensor([[3.0, 0.0, 0.0], [0.0, 3.0, 0.0]])  # right, then claim for evidence
+    record = {"types": types, "links": torch.zeros(2, 2)}
+    kept = soft_targets(example, record, [], [], gold_wins_heads=["types"])
+    assert kept.type_mask.tolist() == [True, False]
+    assert soft_targets(example, record, [], []).type_mask.all()
 
 
 def test_the_teacher_labels_each_document_once_and_the_cache_is_reused(
