@@ -263,3 +263,18 @@ def test_a_tiny_distilled_training_logs_its_distillation_terms(
     assert any("labelling 3 documents" in line for line in lines)
     saved = (tmp_path / "m" / "training_config.json").read_text()
     assert '"teacher"' in saved
+
+
+def test_the_teacher_labels_in_bfloat16_only_where_its_config_names_it_and_the_cpu_has_it(
+    monkeypatch,
+):
+    import argmine.runtime
+    from argmine.training.distill import teacher_precision
+
+    monkeypatch.setattr(argmine.runtime, "bfloat16_native", lambda: True)
+    monkeypatch.setattr(argmine.runtime, "int8_supported", lambda: True)
+    assert teacher_precision("bfloat16") == "bfloat16"
+    assert teacher_precision("float32") == "float32"
+    assert teacher_precision("int8") == "float32"  # never int8: it moves units
+    monkeypatch.setattr(argmine.runtime, "bfloat16_native", lambda: False)
+    assert teacher_precision("bfloat16") == "float32"
