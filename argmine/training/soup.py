@@ -1,12 +1,14 @@
 """Seed soups: the uniform average of the weights of one recipe trained with several seeds.
 
-Runs of one recipe that differ only in their seed start from the same base and stay in one
-basin of the loss (Wortsman et al. 2022: Model soups), so the mean of their weights is a model
-of the same size and speed that is usually at least as good as the typical seed and varies
-less. Models trained with any other difference (base, corpora, length, LoRA) are refused: their
-average has no such guarantee. The soup's decoding settings (link temperature, priors,
-``min_score``, sentence cuts, detector threshold) are tuned again on the recipe's dev corpora,
-since the averaged scorer's scores are not any seed's.
+Runs of one recipe that start from the same weights (the same base and the same ``init_seed``
+for the new heads) and differ only in their seed (batch order, dropout) stay in one basin of
+the loss (Wortsman et al. 2022: Model soups), so the mean of their weights is a model of the
+same size and speed that is usually at least as good as the typical seed and varies less.
+Heads drawn from other random weights are refused, and so are models trained with any other
+difference (base, corpora, length, LoRA): their average has no such guarantee. The soup's
+decoding settings (link temperature, priors, ``min_score``, sentence cuts, detector threshold)
+are tuned again on the recipe's dev corpora, since the averaged scorer's scores are not any
+seed's.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ def soup_configs(folders: Sequence[Path]) -> list[TrainConfig]:
                 f"{folder} was trained with other settings than {folders[0]} "
                 f"({', '.join(differ)}): a soup averages seeds of one recipe"
             )
+    starts = {c.seed if c.init_seed is None else c.init_seed for c in configs}
+    if len(starts) > 1:
+        raise SoupError(
+            f"the models' heads start from different random weights (init seeds "
+            f"{sorted(starts)}): their mean is no model; train the seeds with one init_seed"
+        )
     seeds = [c.seed for c in configs]
     if len(set(seeds)) < len(seeds):
         raise SoupError(f"the models repeat a seed ({seeds}): average distinct runs")
@@ -59,7 +67,7 @@ def soup_configs(folders: Sequence[Path]) -> list[TrainConfig]:
 
 
 def _without_seed(config: TrainConfig) -> dict:
-    return {k: v for k, v in config.model_settings().items() if k != "seed"}
+    return {k: v for k, v in config.model_settings().items() if k not in ("seed", "init_seed")}
 
 
 def averaged_weights(folders: Sequence[Path]) -> dict[str, torch.Tensor]:

@@ -18,10 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def seed_runs(tmp_path_factory, tiny_graphs) -> list[Path]:
-    """The same tiny recipe trained with seeds 1 and 2, and with another head learning rate."""
+    """The same tiny recipe from one start (init_seed 1) trained with seeds 1 and 2, with
+    another head learning rate, and with seed 3 from its own start."""
     root = tmp_path_factory.mktemp("seeds")
     folders = []
-    for name, seed, head_lr in (("1", 1, 1e-3), ("2", 2, 1e-3), ("other", 1, 3e-3)):
+    runs = (("1", 1, 1e-3, 1), ("2", 2, 1e-3, 1), ("other", 1, 3e-3, 1), ("own", 3, 1e-3, None))
+    for name, seed, head_lr, init_seed in runs:
         config = TrainConfig(
             name="tiny-soup",
             encoder_layers=1,
@@ -29,6 +31,7 @@ def seed_runs(tmp_path_factory, tiny_graphs) -> list[Path]:
             batch_size=2,
             head_lr=head_lr,
             seed=seed,
+            init_seed=init_seed,
             log_every=100,
             output_dir=str(root / name),
         )
@@ -73,10 +76,30 @@ def test_a_soup_is_the_mean_of_the_seeds_weights_with_decoding_tuned_again(
     assert graph.metadata["model"] == "tiny-soup"
 
 
+def test_init_seed_fixes_the_heads_start_and_nothing_else(tiny_graphs):
+    from argmine.training.loop import initial_model
+
+    def start(seed: int, init_seed: int | None) -> dict[str, torch.Tensor]:
+        config = TrainConfig(encoder_layers=1, seed=seed, init_seed=init_seed)
+        torch.manual_seed(seed)  # as train() does before building the model
+        model = initial_model(config)
+        return {k: v.clone() for k, v in model.state_dict().items()}, torch.rand(1)
+
+    (same_a, after_a), (same_b, after_b) = start(1, 7), start(2, 7)
+    assert all(torch.equal(same_a[k], same_b[k]) for k in same_a)  # one start
+    assert not torch.equal(after_a, after_b)  # batch order and dropout still follow the seed
+    own_1, _ = start(1, None)
+    own_2, _ = start(2, None)
+    assert any(not torch.equal(own_1[k], own_2[k]) for k in own_1)
+    assert all(torch.equal(own_1[k], start(1, 1)[0][k]) for k in own_1)  # init_seed = seed
+
+
 @pytest.mark.slow
 def test_models_of_other_recipes_or_one_model_are_refused(seed_runs, tmp_path):
     with pytest.raises(SoupError, match="head_lr"):
         soup_configs([seed_runs[0], seed_runs[2]])
+    with pytest.raises(SoupError, match="different random weights"):
+        soup_configs([seed_runs[0], seed_runs[3]])
     with pytest.raises(SoupError, match="at least two"):
         soup_configs([seed_runs[0]])
     with pytest.raises(SoupError, match="repeat a seed"):
