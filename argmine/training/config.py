@@ -82,8 +82,11 @@ def changed_settings(saved: dict[str, Any], current: dict[str, Any]) -> list[str
     """The keys whose value differs between a checkpoint's saved model settings and this run's
     (:meth:`TrainConfig.model_settings`); saved old names count as today's, so a run
     checkpointed before the rename resumes under its renamed config, and keys that became
-    run-only since (``cpu_precision``, ``speed_class``) are not compared."""
+    run-only since (``cpu_precision``, ``speed_class``) are not compared; a ``distill`` saved
+    before a key of it existed has that key's default."""
     saved = with_current_names(saved)
+    if isinstance(saved.get("distill"), dict):
+        saved["distill"] = {**DISTILL_DEFAULTS, **saved["distill"]}
     keys = (set(saved) | set(current)) - set(RUN_ONLY_SETTINGS)
     return sorted(k for k in keys if saved.get(k) != current.get(k))
 
