@@ -5,7 +5,10 @@
 - :mod:`argmine.evaluation.matching`: matching predicted units and links to gold ones;
 - :mod:`argmine.evaluation.diagnostics`: confusion matrices and link-score reliability;
 - :mod:`argmine.evaluation.report`: the plain-text report;
-- :mod:`argmine.evaluation.plots`: the plots of ``argmine evaluate --plots`` (matplotlib).
+- :mod:`argmine.evaluation.plots`: the plots of ``argmine evaluate --plots`` (matplotlib);
+- :mod:`argmine.evaluation.lengths`: link figures by document length (dev comments joined into
+  article-length texts);
+- :mod:`argmine.evaluation.promises`: the project's promises on the ContactPoint article.
 """
 
 from argmine.evaluation.report import format_report
