@@ -100,6 +100,28 @@ def train_tiny_miner(graphs):
 
 
 @pytest.fixture(scope="session")
+def calibrated_run(tmp_path_factory, tiny_graphs):
+    """A tiny model trained with dev tuning, its log lines and its folder: one run for the tests
+    of the end-of-training link temperature and link calibration."""
+    from argmine.training import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("calibrated") / "m"
+    lines: list[str] = []
+    config = TrainConfig(
+        name="calibrated",
+        encoder_layers=1,
+        max_steps=4,
+        batch_size=2,
+        log_every=100,
+        none_weights=[0.25, 1.0],
+        min_link_scores=[0.0, 0.3],
+        output_dir=str(folder),
+    )
+    miner = train(config, tiny_graphs, dev_graphs=tiny_graphs * 2, log=lines.append)
+    return miner, lines, folder
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tiny_miner, tmp_path_factory):
     """The tiny model saved to disk, for tests of loading and the command line."""
     path = tmp_path_factory.mktemp("models") / "tiny"

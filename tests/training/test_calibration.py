@@ -61,22 +61,11 @@ def test_older_models_decode_as_before():
 
 
 @pytest.mark.slow
-def test_training_fits_the_link_temperature_on_dev_before_choosing_min_score(tmp_path, tiny_graphs):
-    from argmine.training import TrainConfig, train
-
-    lines: list[str] = []
-    config = TrainConfig(
-        name="calibrated",
-        encoder_layers=1,
-        max_steps=4,
-        batch_size=2,
-        log_every=100,
-        output_dir=str(tmp_path / "m"),
-    )
-    miner = train(config, tiny_graphs, dev_graphs=tiny_graphs, log=lines.append)
+def test_training_fits_the_link_temperature_on_dev_before_choosing_min_score(calibrated_run):
+    miner, lines, folder = calibrated_run
     fitted = [n for n, line in enumerate(lines) if line.startswith("link temperature ")]
     chosen = [n for n, line in enumerate(lines) if line.startswith("none_weight, min_link_score")]
     assert fitted and chosen and fitted[0] < chosen[0]
     assert "ECE (10 bins)" in lines[fitted[0]]
-    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    saved = json.loads((folder / "config.json").read_text())
     assert saved["link_temperature"] == miner.config.link_temperature != 1.0

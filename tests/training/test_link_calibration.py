@@ -197,25 +197,12 @@ def test_the_card_says_when_link_scores_are_calibrated():
 
 
 @pytest.mark.slow
-def test_training_fits_the_link_calibration_after_the_temperature(tmp_path, tiny_graphs):
-    from argmine.training import TrainConfig, train
-
-    lines: list[str] = []
-    config = TrainConfig(
-        name="calibrated",
-        encoder_layers=1,
-        max_steps=4,
-        batch_size=2,
-        log_every=100,
-        none_weights=[0.25, 1.0],
-        min_link_scores=[0.0, 0.3],
-        output_dir=str(tmp_path / "m"),
-    )
-    miner = train(config, tiny_graphs, dev_graphs=tiny_graphs * 2, log=lines.append)
+def test_training_fits_the_link_calibration_after_the_temperature(calibrated_run):
+    miner, lines, folder = calibrated_run
     temperature = [n for n, line in enumerate(lines) if line.startswith("link temperature")]
     fitted = [n for n, line in enumerate(lines) if line.startswith("link calibration")]
     assert temperature and fitted and temperature[0] < fitted[0]
-    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    saved = json.loads((folder / "config.json").read_text())
     assert saved["link_calibration"] == miner.config.link_calibration
     if saved["link_calibration"] is not None:  # both outcomes among the dev links
         assert any(line.startswith("min_link_score -> dev link F1 on calibrated") for line in lines)
