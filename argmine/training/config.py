@@ -36,7 +36,11 @@ DISTILL_DEFAULTS: dict[str, Any] = {
     "gold_wins": [],
     "gold_wins_heads": [],
     "heads": None,
+    "precision": "float32",
 }
+TEACHER_PRECISIONS = ("float32", "bfloat16", "auto")
+"""How the teacher labels: ``float32`` (the same labels on every CPU), ``bfloat16``, or ``auto``
+(bfloat16 where the teacher's config names it and the CPU runs it natively, else float32)."""
 GOLD_WINS_HEADS = ("tags", "types")
 """Heads whose soft target ``gold_wins_heads`` can drop where the teacher's likeliest label is
 not gold's (a token's tag, a unit's component type)."""
@@ -128,6 +132,11 @@ def distill_settings(
             raise ValueError(
                 f"distill heads names unknown heads {sorted(unknown_heads)}; known: {sorted(heads)}"
             )
+    if merged["precision"] not in TEACHER_PRECISIONS:
+        raise ValueError(
+            f"distill precision is one of {', '.join(TEACHER_PRECISIONS)}, "
+            f"not {merged['precision']!r}"
+        )
     if not merged["teacher"]:
         raise ValueError("distill needs a teacher (a saved model's name or folder)")
     if not float(merged["temperature"]) > 0:

@@ -107,9 +107,9 @@ def _is_argument(graph: ArgumentGraph) -> bool:
     return graph.metadata.get("annotates", "argument") == "argument"
 
 
-def teacher_identity(teacher: str) -> dict[str, str]:
-    """Name, version, weights checksum and labelling precision of a saved model, read without
-    loading it."""
+def teacher_identity(teacher: str, precision: str = "float32") -> dict[str, str]:
+    """Name, version, weights checksum and labelling precision (the ``distill`` setting:
+    ``float32``, ``bfloat16`` or ``auto``) of a saved model, read without loading it."""
     from argmine.hub.registry import resolve_model
 
     folder = Path(resolve_model(teacher))
@@ -119,15 +119,19 @@ def teacher_identity(teacher: str) -> dict[str, str]:
         "name": config.get("name", ""),
         "version": config.get("version", ""),
         "sha256": digest,
-        "precision": teacher_precision(config.get("cpu_precision", "float32")),
+        "precision": (
+            teacher_precision(config.get("cpu_precision", "float32"))
+            if precision == "auto"
+            else precision
+        ),
     }
 
 
 def teacher_precision(cpu_precision: str) -> str:
-    """bfloat16 where the teacher's config names it and this CPU runs it natively (the mpnet
-    teacher labels 2.6x faster, its CDCP dev scores within 0.004 of float32's), else float32;
-    never int8, which moves units. Part of the cache's identity: labels made in one precision
-    are not mixed with the other's."""
+    """What ``distill.precision: auto`` labels in: bfloat16 where the teacher's config names it
+    and this CPU runs it natively (the mpnet teacher labels 2.6x faster, its CDCP dev scores
+    within 0.004 of float32's), else float32; never int8, which moves units. The precision is
+    part of the cache's identity: labels made in one are not mixed with the other's."""
     import torch
 
     from argmine.runtime import resolve_precision
@@ -148,7 +152,7 @@ def teacher_labels(
     """The teacher's labels of each document (by :func:`document_key`), from the cache file;
     documents it lacks are labelled now and added to it. Returns them and the teacher's head
     layout (its proposition labels)."""
-    identity = teacher_identity(settings["teacher"])
+    identity = teacher_identity(settings["teacher"], settings.get("precision", "float32"))
     path = Path(settings["cache"] or default_cache(settings["teacher"]))
     cache = _read_cache(path, identity)
     keys = {document_key(g): g for g in graphs}
@@ -184,13 +188,15 @@ def _read_cache(path: Path, identity: dict[str, str]) -> dict[str, Any]:
         cache = torch.load(path, weights_only=True)
     except Exception as err:  # a truncated or foreign file: never silently relabel over it
         raise DistillationError(f"teacher cache {path} cannot be read: {err}") from err
+    # caches written before the precision was recorded were labelled in float32
+    cache.get("teacher", {}).setdefault("precision", "float32")
     if cache.get("format") != CACHE_FORMAT or cache.get("teacher") != identity:
         was = cache.get("teacher", {})
         raise DistillationError(
             f"teacher cache {path} holds the labels of {was.get('name')} {was.get('version')} "
-            f"(weights {str(was.get('sha256'))[:12]}), not of {identity['name']} "
-            f"{identity['version']} (weights {identity['sha256'][:12]}): delete it or set "
-            "distill.cache to another file"
+            f"(weights {str(was.get('sha256'))[:12]}, {was.get('precision')}), not of "
+            f"{identity['name']} {identity['version']} (weights {identity['sha256'][:12]}, "
+            f"{identity['precision']}): delete it or set distill.cache to another file"
         )
     return cache
 

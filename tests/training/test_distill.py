@@ -99,7 +99,10 @@ def test_distill_settings_are_checked():
         "gold_wins": [],
         "gold_wins_heads": [],
         "heads": None,
+        "precision": "float32",
     }
+    with pytest.raises(ValueError, match="distill precision is one of"):
+        distill_settings({"teacher": "t", "precision": "int8"})
     with pytest.raises(ValueError, match="gold_wins_heads names"):
         distill_settings({"teacher": "t", "gold_wins_heads": ["links"]})
     with pytest.raises(ValueError, match="unknown distill key"):
@@ -190,6 +193,13 @@ def test_the_teacher_labels_each_document_once_and_the_cache_is_reused(
     assert "read from" in lines[0]
 
     cache = torch.load(tmp_path / "t.pt", weights_only=True)
+    assert cache["teacher"]["precision"] == "float32"
+    del cache["teacher"]["precision"]  # as written before the precision was recorded
+    torch.save(cache, tmp_path / "t.pt")
+    teacher_labels(settings, graphs, log=lambda line: None)  # read as float32 labels
+    with pytest.raises(DistillationError, match="float32\\), not of .*bfloat16"):
+        teacher_labels({**settings, "precision": "bfloat16"}, graphs, log=lambda line: None)
+
     cache["teacher"] = dict(cache["teacher"], version="9.9.9")
     torch.save(cache, tmp_path / "t.pt")
     with pytest.raises(DistillationError, match="9.9.9"):
@@ -265,7 +275,7 @@ def test_a_tiny_distilled_training_logs_its_distillation_terms(
     assert '"teacher"' in saved
 
 
-def test_the_teacher_labels_in_bfloat16_only_where_its_config_names_it_and_the_cpu_has_it(
+def test_auto_labels_in_bfloat16_only_where_the_teacher_config_names_it_and_the_cpu_has_it(
     monkeypatch,
 ):
     import argmine.runtime
