@@ -296,7 +296,10 @@ def with_teacher_targets(
     graphs: Sequence[Sequence[ArgumentGraph]],
     log: Callable[[str], None],
 ) -> list[list[Example]]:
-    """Each source's examples with the teacher's soft targets (labelled once, then cached)."""
+    """Each source's examples with the teacher's soft targets (labelled once, then cached).
+    Loading the teacher draws random numbers (its heads are built before its weights are read),
+    so the random state is put back afterwards: a run that labels trains exactly as one that
+    reads the cache."""
     from argmine.training.distill import attach_soft_targets
 
     pairs = [
@@ -304,7 +307,9 @@ def with_teacher_targets(
         for examples, docs in zip(built, graphs, strict=True)
         for e, g in zip(examples, docs, strict=True)
     ]
+    states = rng_states()
     attached = iter(attach_soft_targets(config, pairs, log))
+    restore_rng_states(states)
     return [[next(attached) for _ in examples] for examples in built]
 
 

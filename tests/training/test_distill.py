@@ -275,6 +275,27 @@ def test_a_tiny_distilled_training_logs_its_distillation_terms(
     assert '"teacher"' in saved
 
 
+def test_a_run_that_labels_trains_exactly_as_one_that_reads_the_cache(
+    tmp_path, tiny_model_dir, tiny_graphs
+):
+    from safetensors.torch import load_file
+
+    from argmine.training import train
+
+    graphs = [*tiny_graphs, _counterfactual_sentence()]
+    for run in ("labels", "reads"):
+        config = _distilled_config(
+            tiny_model_dir, tmp_path / "t.pt", output_dir=str(tmp_path / run)
+        )
+        lines: list[str] = []
+        train(config, graphs, dev_graphs=[], log=lines.append)
+        assert any(("labelling" if run == "labels" else "read from") in line for line in lines)
+    first = load_file(str(tmp_path / "labels" / "model.safetensors"))
+    again = load_file(str(tmp_path / "reads" / "model.safetensors"))
+    assert first.keys() == again.keys()
+    assert all(torch.equal(first[name], again[name]) for name in first)
+
+
 def test_auto_labels_in_bfloat16_only_where_the_teacher_config_names_it_and_the_cpu_has_it(
     monkeypatch,
 ):
