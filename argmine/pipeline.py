@@ -25,7 +25,11 @@ from argmine.hub.folders import ModelLoadError, check_model_files
 from argmine.inputs import InputTextError, Segments, check_min_score, check_segments, check_text
 from argmine.model.classification import weighted_probs
 from argmine.model.config import DecodingSettings
-from argmine.model.counterfactuals import counterfactual_attributes, decode_parts
+from argmine.model.counterfactuals import (
+    counterfactual_attributes,
+    decode_parts,
+    halves_to_join,
+)
 from argmine.model.encoders import load_tokenizer, special_tokens
 from argmine.model.network import ArgumentModel, SpanOutputs
 from argmine.model.plain import PlainTokenizer
@@ -273,7 +277,26 @@ class ArgumentMiner:
             found = refine_to_sentences(doc.text, found, self.config.min_span_words)
         if doc.masked:  # sentence widening must not reach into what the clean-up hid
             found = _outside_masked(mask_spans(doc.text, doc.masked), found)
+        if decoding.join_counterfactual_halves and self.model.counterfactual is not None and found:
+            found = self._join_counterfactual_halves(doc, states, found, decoding)
         return [(a, b) for a, b, _ in found], [s for _, _, s in found]
+
+    def _join_counterfactual_halves(
+        self,
+        doc: DocumentEncoding,
+        states: torch.Tensor,
+        found: list[tuple[int, int, float]],
+        decoding: DecodingSettings,
+    ) -> list[tuple[int, int, float]]:
+        """The found units with each conditional cut in two made whole again (its confidence:
+        the lower of the halves')."""
+        spans = [(a, b) for a, b, _ in found]
+        parts = self._counterfactuals(doc, states, spans, decoding.counterfactual_threshold)
+        pairs = halves_to_join(doc.text, spans, parts)
+        for i, j in reversed(pairs):
+            (start, _, first), (_, end, second) = found[i], found[j]
+            found[i : j + 1] = [(start, end, min(first, second))]
+        return found
 
     def _components(
         self,

@@ -52,9 +52,9 @@ def graph(request, article):
 
 KNOWN_MISSES = {
     "argmine-mpnet-policy": (
-        "the accurate model 0.2.0 (10 CPU epochs, LoRA) still splits the counterfactual "
-        "conclusion at 'it would' into two claims and links the social-workers unit to the "
-        "other conclusion: see its model card"
+        "the accurate model 0.2.0 (10 CPU epochs, LoRA) cuts the counterfactual conclusion "
+        "at 'it would'; joined again as one conditional, it is typed a claim supporting the "
+        "other conclusion, and the social-workers unit supports that one: see its model card"
     ),
 }
 """Models that miss the ContactPoint counterfactual, with why. Their tests are expected to

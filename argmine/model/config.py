@@ -36,6 +36,10 @@ class DecodingSettings:
     words (:func:`argmine.model.segmentation.refine_to_sentences`)."""
     counterfactual_threshold: float = 0.5
     """Detector score from which a component is a counterfactual."""
+    join_counterfactual_halves: bool = True
+    """Predicted neighbouring units that are the antecedent and the consequent of one
+    counterfactual conditional become one unit
+    (:func:`argmine.model.counterfactuals.halves_to_join`)."""
     link_temperature: float = 1.0
     """The link scorer's logits are divided by this before the softmax: fitted on dev data by
     minimising NLL (:mod:`argmine.training.calibration`); 1.0 leaves older models unchanged."""
@@ -85,6 +89,10 @@ class ModelConfig:
     """Whether the model has the counterfactual heads."""
     counterfactual_threshold: float = 0.5
     """Detector score from which a component is a counterfactual."""
+    join_counterfactual_halves: bool = True
+    """Predicted neighbouring units that are the antecedent and the consequent of one
+    counterfactual conditional become one unit
+    (:func:`argmine.model.counterfactuals.halves_to_join`)."""
     speed_class: str | None = None
     """How ``argmine models`` describes the model's speed (``fast``, ``accurate``)."""
     cpu_precision: str = "float32"

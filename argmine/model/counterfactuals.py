@@ -11,12 +11,17 @@ read the encoder states the other heads read (no second encoder pass):
   component judged counterfactual, the best-scoring run of each is its ``[start, end]`` in
   characters of the document, or None.
 
+Two neighbouring predicted units that are the two halves of one conditional (one holding only
+the antecedent, the other only the consequent) are joined into one unit before the argument
+heads run (:func:`halves_to_join`; decoding setting ``join_counterfactual_halves``).
+
 They are trained on SemEval-2020 Task 5 (news sentences labelled counterfactual or not, and
 antecedent/consequent spans; ``corpus/semeval2020-task5``) together with the argument heads.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import torch
@@ -127,3 +132,43 @@ def counterfactual_attributes(
         "counterfactual_score": round(score, 4),
         **{part: found.get(part) for part in PARTS},
     }
+
+
+HALVES_GAP = re.compile(r"[^\S\n]*(?:[,;:\u2013\u2014-][^\S\n]*)?(?:then[^\S\n]+)?")
+"""What may stand between a counterfactual's two halves inside one sentence: blanks, at most one
+comma-like mark, and "then"; never a sentence end or a line break."""
+SENTENCE_END = re.compile(r"[.!?][\"')\u201d\u2019]*\s*$")
+"""A first half that ends its sentence is no half."""
+
+
+def halves_to_join(
+    text: str, spans: Sequence[tuple[int, int]], parts: Sequence[dict[str, object]]
+) -> list[tuple[int, int]]:
+    """Pairs ``(i, i + 1)`` of neighbouring units that are the two halves of one counterfactual
+    conditional: both detected as counterfactual, one holding only an antecedent and the other
+    only a consequent, nothing but a comma or blanks between them. "If A had been, B would
+    have" is one proposition: cut in two, its antecedent stands alone as a claim the writer
+    denies. ``parts``: each unit's :func:`counterfactual_attributes`."""
+    pairs: list[tuple[int, int]] = []
+    i = 0
+    while i + 1 < len(spans):
+        first, second = parts[i], parts[i + 1]
+        halves = {_only_half(first), _only_half(second)}
+        gap = text[spans[i][1] : spans[i + 1][0]]
+        if (
+            not SENTENCE_END.search(text[spans[i][0] : spans[i][1]])
+            and first.get("counterfactual") is True
+            and second.get("counterfactual") is True
+            and halves == {"antecedent", "consequent"}
+            and HALVES_GAP.fullmatch(gap)
+        ):
+            pairs.append((i, i + 1))
+            i += 2
+        else:
+            i += 1
+    return pairs
+
+
+def _only_half(attributes: dict[str, object]) -> str | None:
+    has = [part for part in PARTS if attributes.get(part)]
+    return has[0] if len(has) == 1 else None

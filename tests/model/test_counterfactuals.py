@@ -193,3 +193,64 @@ def test_a_second_stage_trains_new_heads_on_a_frozen_encoder(tmp_path, tiny_grap
     for name, tensor in old.items():
         if name.startswith(("encoder.", "tagger.", "classifier.", "relations.")):
             assert torch.equal(tensor, new[name]), name
+
+
+HALVES_TEXT = "In short, if it had run then it would have changed nothing. It ran. If not, fine."
+
+
+def _halves(*kinds: str | None) -> list[dict[str, object]]:
+    """Counterfactual attributes holding only the named half (None: not a counterfactual)."""
+    out = []
+    for kind in kinds:
+        found = {"antecedent": None, "consequent": None}
+        if kind:
+            found[kind] = [0, 1]
+        out.append({"counterfactual": kind is not None, **found})
+    return out
+
+
+def test_the_two_halves_of_one_conditional_are_joined_and_nothing_else():
+    from argmine.model.counterfactuals import halves_to_join
+
+    text = HALVES_TEXT
+    first = (text.index("if it"), text.index(" then"))
+    second = (text.index("it would"), text.index("nothing") + len("nothing"))
+    after = (text.index("It ran"), text.index("It ran") + 7)
+    spans = [first, second, after]
+    assert halves_to_join(text, spans, _halves("antecedent", "consequent", None)) == [(0, 1)]
+    assert halves_to_join(text, spans, _halves("consequent", "antecedent", None)) == [(0, 1)]
+    # two antecedents, or a unit that is not a counterfactual, are not one conditional
+    assert halves_to_join(text, spans, _halves("antecedent", "antecedent", None)) == []
+    assert halves_to_join(text, spans, _halves("antecedent", None, None)) == []
+    # a first unit that ends its sentence is no half, and neither is one across other words
+    assert halves_to_join(text, [second, after], _halves("consequent", "antecedent")) == []
+    wider = (text.index("ran."), len(text))
+    assert halves_to_join(text, [first, wider], _halves("antecedent", "consequent")) == []
+
+
+def test_the_pipeline_joins_halves_before_the_heads_run_and_can_be_told_not_to(
+    counterfactual_miner, monkeypatch
+):
+    import argmine.pipeline
+
+    text = HALVES_TEXT
+    first = (text.index("if it"), text.index(" then"))
+    second = (text.index("it would"), text.index("nothing") + len("nothing"))
+    monkeypatch.setattr(
+        argmine.pipeline, "decode_spans", lambda *a: [(*first, 0.9), (*second, 0.7)]
+    )
+    parts = iter([_halves("antecedent", "consequent")])
+    real = type(counterfactual_miner)._counterfactuals
+
+    def halves_first(self, doc, states, spans, threshold):
+        return next(parts, None) or real(self, doc, states, spans, threshold)
+
+    monkeypatch.setattr(type(counterfactual_miner), "_counterfactuals", halves_first)
+    graph = counterfactual_miner.parse(text)
+    assert [(c.start, c.end) for c in graph] == [(first[0], second[1])]
+
+    parts = iter([_halves("antecedent", "consequent")])
+    off = counterfactual_miner.decoding(join_counterfactual_halves=False)
+    encoded = counterfactual_miner.encode_batch([text])
+    graph = counterfactual_miner.decode_batch(encoded, off)[0]
+    assert [(c.start, c.end) for c in graph] == [first, second]
