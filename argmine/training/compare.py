@@ -9,7 +9,7 @@ the same seed draws the same batch order, so pairing removes part of the noise).
 Runs live in ``runs/compare/<recipe>/<seed>``; a folder that already holds a model trained with
 the same settings is reused, and an unfinished run resumes from its checkpoint, so an
 interrupted comparison goes on where it stopped. Scores are cached beside each model
-(``compare_scores.json``, keyed by the weights' checksum and the corpora scored).
+(``compare_scores.json``, keyed by the weights' checksum, the corpora scored and ``SCORING``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ CORPORA: dict[str, tuple[str, str | None]] = {
 }
 """Where each source's documents come from: corpus name (or path) and split."""
 SCORES_NAME = "compare_scores.json"
+SCORING = 2
+"""Bumped when the pipeline decodes the same weights differently, so cached scores are redone:
+2, counterfactual halves joined into one unit (decoding ``join_counterfactual_halves``)."""
 DEFAULT_CHECKPOINT_EVERY = 100
 """Steps between checkpoints of a comparison run that sets none (a killed run loses less)."""
 
@@ -165,6 +168,7 @@ def score_model(folder: Path, options: CompareOptions) -> tuple[dict[str, float]
     key = {
         "weights": _checksum(folder / "model.safetensors"),
         "corpora": {s: list(options.corpora[s]) for s in sources},
+        "scoring": SCORING,
     }
     cache = folder / SCORES_NAME
     if cache.is_file():
