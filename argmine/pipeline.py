@@ -244,11 +244,13 @@ class ArgumentMiner:
         given: list[tuple[int, int]] | None,
         decoding: DecodingSettings,
     ) -> ArgumentGraph:
-        spans, span_scores = self._units(doc, states, given, decoding)
+        spans, span_scores, counterfactuals = self._units(doc, states, given, decoding)
         components, relations = [], []
         if spans:
             outputs = self.model.span_outputs(states, doc, spans)
-            components = self._components(doc, states, outputs, spans, span_scores, decoding)
+            components = self._components(
+                doc, states, outputs, spans, span_scores, decoding, counterfactuals
+            )
             relations = _relations(outputs.links, decoding)
         return ArgumentGraph(
             doc.text,
@@ -267,19 +269,22 @@ class ArgumentMiner:
         states: torch.Tensor,
         given: list[tuple[int, int]] | None,
         decoding: DecodingSettings,
-    ) -> tuple[list[tuple[int, int]], list[float]]:
-        """The given units (score 1), or the tagger's spans with their confidence."""
+    ) -> tuple[list[tuple[int, int]], list[float], list[dict[str, object]] | None]:
+        """The given units (score 1), or the tagger's spans with their confidence; and the
+        units' counterfactual attributes where joining halves computed them for these very
+        units (None: not computed)."""
         if given is not None:
-            return given, [1.0] * len(given)
+            return given, [1.0] * len(given), None
         probs = self.model.tag_logits(states).softmax(-1).cpu()
         found = decode_spans(probs, doc, self.config.min_span_words)
         if decoding.sentence_bounds:
             found = refine_to_sentences(doc.text, found, self.config.min_span_words)
         if doc.masked:  # sentence widening must not reach into what the clean-up hid
             found = _outside_masked(mask_spans(doc.text, doc.masked), found)
+        counterfactuals = None
         if decoding.join_counterfactual_halves and self.model.counterfactual is not None and found:
-            found = self._join_counterfactual_halves(doc, states, found, decoding)
-        return [(a, b) for a, b, _ in found], [s for _, _, s in found]
+            found, counterfactuals = self._join_counterfactual_halves(doc, states, found, decoding)
+        return [(a, b) for a, b, _ in found], [s for _, _, s in found], counterfactuals
 
     def _join_counterfactual_halves(
         self,
@@ -287,16 +292,17 @@ class ArgumentMiner:
         states: torch.Tensor,
         found: list[tuple[int, int, float]],
         decoding: DecodingSettings,
-    ) -> list[tuple[int, int, float]]:
+    ) -> tuple[list[tuple[int, int, float]], list[dict[str, object]] | None]:
         """The found units with each conditional cut in two made whole again (its confidence:
-        the lower of the halves')."""
+        the lower of the halves'), and, when none was, the units' counterfactual attributes
+        (the heads need not run on the same units twice)."""
         spans = [(a, b) for a, b, _ in found]
         parts = self._counterfactuals(doc, states, spans, decoding.counterfactual_threshold)
         pairs = halves_to_join(doc.text, spans, parts)
         for i, j in reversed(pairs):
             (start, _, first), (_, end, second) = found[i], found[j]
             found[i : j + 1] = [(start, end, min(first, second))]
-        return found
+        return found, None if pairs else parts
 
     def _components(
         self,
@@ -306,11 +312,14 @@ class ArgumentMiner:
         spans: list[tuple[int, int]],
         span_scores: list[float],
         decoding: DecodingSettings,
+        counterfactuals: list[dict[str, object]] | None = None,
     ) -> list[Component]:
         type_probs = weighted_probs(outputs.types.softmax(-1).cpu(), decoding.type_weights)
         attributes = self._proposition_types(outputs)
         if self.model.counterfactual is not None:
-            found = self._counterfactuals(doc, states, spans, decoding.counterfactual_threshold)
+            found = counterfactuals
+            if found is None:
+                found = self._counterfactuals(doc, states, spans, decoding.counterfactual_threshold)
             for attrs, parts in zip(attributes, found, strict=True):
                 attrs.update(parts)
         return [

@@ -152,7 +152,7 @@ def teacher_labels(
     """The teacher's labels of each document (by :func:`document_key`), from the cache file;
     documents it lacks are labelled now and added to it. Returns them and the teacher's head
     layout (its proposition labels)."""
-    identity = teacher_identity(settings["teacher"], settings.get("precision", "float32"))
+    identity = teacher_identity(settings["teacher"], settings["precision"])
     path = Path(settings["cache"] or default_cache(settings["teacher"]))
     cache = _read_cache(path, identity)
     keys = {document_key(g): g for g in graphs}
