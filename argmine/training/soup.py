@@ -20,10 +20,21 @@ from pathlib import Path
 import torch
 
 from argmine.graph import ArgumentGraph
+from argmine.training.compare import (
+    BOOTSTRAP_COUNTS,
+    BY_KEY,
+    CompareOptions,
+    paired_bootstrap,
+    score_model,
+    spread,
+)
 from argmine.training.config import TrainConfig
 
 SOUP_RECORD = "soup.json"
 """In a soup's folder: the seeds and model folders it averages."""
+SOUP_PRIMARY = ("link_f1", "component_macro_f1")
+"""The rule's measure for a soup against its seeds (training/README.md): the comparison's primary
+measure without microtexts cross-validation, which a soup cannot have (a soup per fold)."""
 
 
 class SoupError(ValueError):
@@ -148,4 +159,96 @@ def soup_note(record: dict, tuned: bool) -> str:
     )
 
 
-__all__ = ["SoupError", "averaged_weights", "make_soup", "soup_configs"]
+# ---------------------------------------------------------------------- the soup against its seeds
+def soup_against_seeds(
+    soup: str | Path, seeds: Sequence[str | Path], options: CompareOptions | None = None
+) -> dict:
+    """The soup and the seeds it averages, scored in float32 on the same dev documents, and
+    the model the pre-registered rule ships: the soup unless its primary measure is below
+    every seed's, else the seed with the median primary measure.
+
+    Per measure: the seeds' values, mean and range, the soup's value, soup - seed mean and a
+    paired bootstrap over documents of soup - seeds (the seeds' predictions pooled)."""
+    options = options or CompareOptions(cv=False)
+    seed_runs = [score_model(Path(folder), options) for folder in seeds]
+    soup_scores, soup_counts = score_model(Path(soup), options)
+    rows = []
+    for key in options.measures:
+        if key not in soup_scores or not all(key in scores for scores, _ in seed_runs):
+            continue
+        values = spread([scores[key] for scores, _ in seed_runs])
+        row = {
+            "measure": key,
+            "label": BY_KEY[key].label,
+            "seeds": values,
+            "soup": soup_scores[key],
+            "soup_minus_seed_mean": soup_scores[key] - values["mean"],
+        }
+        every_counts = [soup_counts, *(counts for _, counts in seed_runs)]
+        if key in BOOTSTRAP_COUNTS and all(key in counts for counts in every_counts):
+            row["bootstrap_95"] = paired_bootstrap(
+                [counts[key] for _, counts in seed_runs],
+                [soup_counts[key]],
+                samples=options.bootstrap_samples,
+            )
+        rows.append(row)
+    seed_primary = [_soup_primary(scores) for scores, _ in seed_runs]
+    soup_primary = _soup_primary(soup_scores)
+    return {
+        "soup": str(soup),
+        "seeds": [str(folder) for folder in seeds],
+        "measures": rows,
+        "primary": {"measures": list(SOUP_PRIMARY), "seeds": seed_primary, "soup": soup_primary},
+        "chosen": shipped_by_rule(str(soup), soup_primary, [str(f) for f in seeds], seed_primary),
+    }
+
+
+def _soup_primary(scores: dict[str, float]) -> float:
+    return sum(scores[key] for key in SOUP_PRIMARY) / len(SOUP_PRIMARY)
+
+
+def shipped_by_rule(
+    soup: str, soup_primary: float, seeds: Sequence[str], seed_primary: Sequence[float]
+) -> str:
+    """The soup if its primary measure is not below the seeds' range, else the median seed
+    (the lower of the two middle ones for an even number)."""
+    if soup_primary >= min(seed_primary):
+        return soup
+    ranked = sorted(zip(seed_primary, seeds, strict=True))
+    return ranked[(len(ranked) - 1) // 2][1]
+
+
+def soup_table(record: dict) -> str:
+    """The soup against its seeds as a Markdown table (for training/README.md)."""
+    lines = [
+        f"soup `{record['soup']}`, seeds {', '.join(f'`{s}`' for s in record['seeds'])}",
+        "",
+        "| measure | each seed | seed mean | soup | soup - seed mean | paired bootstrap 95% |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in record["measures"]:
+        boot = row.get("bootstrap_95")
+        lines.append(
+            f"| {row['label']} | {' / '.join(f'{v:.3f}' for v in row['seeds']['values'])} | "
+            f"{row['seeds']['mean']:.3f} | {row['soup']:.3f} | "
+            f"{row['soup_minus_seed_mean']:+.3f} | "
+            f"{f'{boot[0]:+.3f} to {boot[1]:+.3f}' if boot else ''} |"
+        )
+    primary = record["primary"]
+    lines.append(
+        f"| rule: mean of link F1 and component macro-F1 | "
+        f"{' / '.join(f'{v:.3f}' for v in primary['seeds'])} | "
+        f"{sum(primary['seeds']) / len(primary['seeds']):.3f} | {primary['soup']:.3f} | | |"
+    )
+    return "\n".join(lines) + f"\n\nThe rule ships `{record['chosen']}`.\n"
+
+
+__all__ = [
+    "SoupError",
+    "averaged_weights",
+    "make_soup",
+    "shipped_by_rule",
+    "soup_against_seeds",
+    "soup_configs",
+    "soup_table",
+]

@@ -11,7 +11,14 @@ import torch
 from safetensors.torch import load_file
 
 from argmine.training import TrainConfig, train
-from argmine.training.soup import SoupError, make_soup, soup_configs
+from argmine.training.soup import (
+    SoupError,
+    make_soup,
+    shipped_by_rule,
+    soup_against_seeds,
+    soup_configs,
+    soup_table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +113,35 @@ def test_models_of_other_recipes_or_one_model_are_refused(seed_runs, tmp_path):
         soup_configs([seed_runs[0], seed_runs[0]])
     with pytest.raises(SoupError, match="no training_config.json"):
         make_soup([seed_runs[0], tmp_path], tmp_path / "out", [], log=lambda line: None)
+
+
+def test_the_rule_ships_the_soup_unless_it_is_below_every_seed():
+    seeds = ["s13", "s14", "s15"]
+    assert shipped_by_rule("soup", 0.511, seeds, [0.511, 0.530, 0.531]) == "soup"
+    assert shipped_by_rule("soup", 0.50, seeds, [0.531, 0.511, 0.530]) == "s15"  # median 0.530
+    assert shipped_by_rule("soup", 0.1, ["a", "b"], [0.3, 0.2]) == "b"  # even: the lower middle
+
+
+@pytest.mark.slow
+def test_a_soup_is_scored_against_its_seeds_on_the_same_documents(seed_runs, tmp_path, tiny_graphs):
+    from argmine.corpus.records import write_jsonl
+    from argmine.training.compare import CompareOptions
+
+    corpus = tmp_path / "dev.jsonl"
+    write_jsonl(tiny_graphs, corpus)
+    soup = tmp_path / "soup"
+    make_soup(seed_runs[:2], soup, tiny_graphs, log=lambda line: None)
+    options = CompareOptions(
+        cv=False,
+        measures=("link_f1", "component_macro_f1"),
+        corpora={"cdcp": (str(corpus), None)},
+        log=lambda line: None,
+    )
+    record = soup_against_seeds(soup, seed_runs[:2], options)
+    assert [row["measure"] for row in record["measures"]] == ["link_f1", "component_macro_f1"]
+    link, component = record["measures"]
+    assert len(link["seeds"]["values"]) == 2 and link["bootstrap_95"] is not None
+    assert record["primary"]["soup"] == pytest.approx((link["soup"] + component["soup"]) / 2)
+    assert record["chosen"] in {str(soup), *map(str, seed_runs[:2])}
+    table = soup_table(record)
+    assert "| CDCP dev, given units: link F1 |" in table and "The rule ships" in table
