@@ -9,7 +9,7 @@ from argmine.graph import (
     Relation,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def load(path=None, device: str = "cpu", precision: str = "auto"):
