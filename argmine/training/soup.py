@@ -170,6 +170,9 @@ def soup_against_seeds(
     Per measure: the seeds' values, mean and range, the soup's value, soup - seed mean and a
     paired bootstrap over documents of soup - seeds (the seeds' predictions pooled)."""
     options = options or CompareOptions(cv=False)
+    missing = [key for key in SOUP_PRIMARY if key not in options.measures]
+    if missing:
+        raise ValueError(f"the rule needs {', '.join(missing)}: add it to the measures")
     seed_runs = [score_model(Path(folder), options) for folder in seeds]
     soup_scores, soup_counts = score_model(Path(soup), options)
     rows = []

@@ -122,6 +122,14 @@ def test_the_rule_ships_the_soup_unless_it_is_below_every_seed():
     assert shipped_by_rule("soup", 0.1, ["a", "b"], [0.3, 0.2]) == "b"  # even: the lower middle
 
 
+def test_scoring_a_soup_without_the_rules_measures_is_refused(tmp_path):
+    from argmine.training.compare import CompareOptions
+
+    options = CompareOptions(cv=False, measures=("detection_f1",))
+    with pytest.raises(ValueError, match="link_f1, component_macro_f1"):
+        soup_against_seeds(tmp_path / "soup", [tmp_path / "a"], options)
+
+
 @pytest.mark.slow
 def test_a_soup_is_scored_against_its_seeds_on_the_same_documents(seed_runs, tmp_path, tiny_graphs):
     from argmine.corpus.records import write_jsonl
