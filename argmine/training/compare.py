@@ -386,9 +386,9 @@ def summarize(a: RecipeRuns, b: RecipeRuns, options: CompareOptions) -> dict[str
     B - A (per seed pair, its mean and a t-interval, and a paired bootstrap over documents)."""
     for runs in (a, b):
         for scores in runs.scores:
-            present = [k for k in PRIMARY if k in scores]
-            if present:
-                scores["primary"] = float(np.mean([scores[k] for k in present]))
+            primary = primary_of(scores)
+            if primary is not None:
+                scores["primary"] = primary
     keys = [m for m in (*options.measures, "primary") if all(m in s for s in a.scores + b.scores)]
     rows = []
     for key in keys:
@@ -422,6 +422,13 @@ def summarize(a: RecipeRuns, b: RecipeRuns, options: CompareOptions) -> dict[str
             "folds": options.folds,
         },
     }
+
+
+def primary_of(scores: dict[str, float]) -> float | None:
+    """The primary measure: the mean of the :data:`PRIMARY` measures that were measured (None:
+    none was)."""
+    present = [scores[k] for k in PRIMARY if k in scores]
+    return float(np.mean(present)) if present else None
 
 
 def spread(values: Sequence[float]) -> dict[str, Any]:
@@ -531,6 +538,7 @@ __all__ = [
     "markdown_table",
     "paired_bootstrap",
     "paired_difference",
+    "primary_of",
     "spread",
     "summarize",
 ]

@@ -23,8 +23,11 @@ from argmine.graph import ArgumentGraph
 from argmine.training.compare import (
     BOOTSTRAP_COUNTS,
     BY_KEY,
+    MICROTEXTS,
+    PRIMARY,
     CompareOptions,
     paired_bootstrap,
+    primary_of,
     score_model,
     spread,
 )
@@ -32,9 +35,9 @@ from argmine.training.config import TrainConfig
 
 SOUP_RECORD = "soup.json"
 """In a soup's folder: the seeds and model folders it averages."""
-SOUP_PRIMARY = ("link_f1", "component_macro_f1")
-"""The rule's measure for a soup against its seeds (training/README.md): the comparison's primary
-measure without microtexts cross-validation, which a soup cannot have (a soup per fold)."""
+SOUP_PRIMARY = tuple(key for key in PRIMARY if BY_KEY[key].source != MICROTEXTS)
+"""The rule's measures for a soup against its seeds (training/README.md): the comparison's
+primary measure without microtexts cross-validation, which a soup cannot have (a soup per fold)."""
 
 
 class SoupError(ValueError):
@@ -195,8 +198,8 @@ def soup_against_seeds(
                 samples=options.bootstrap_samples,
             )
         rows.append(row)
-    seed_primary = [_soup_primary(scores) for scores, _ in seed_runs]
-    soup_primary = _soup_primary(soup_scores)
+    seed_primary = [primary_of(scores) for scores, _ in seed_runs]
+    soup_primary = primary_of(soup_scores)
     return {
         "soup": str(soup),
         "seeds": [str(folder) for folder in seeds],
@@ -204,10 +207,6 @@ def soup_against_seeds(
         "primary": {"measures": list(SOUP_PRIMARY), "seeds": seed_primary, "soup": soup_primary},
         "chosen": shipped_by_rule(str(soup), soup_primary, [str(f) for f in seeds], seed_primary),
     }
-
-
-def _soup_primary(scores: dict[str, float]) -> float:
-    return sum(scores[key] for key in SOUP_PRIMARY) / len(SOUP_PRIMARY)
 
 
 def shipped_by_rule(
