@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from argmine.corpus.joined import ARTICLE_WORDS, join, joined_documents, word_count
 from argmine.evaluation.diagnostics import scored_links
 from argmine.evaluation.matching import prf
-from argmine.graph import ArgumentGraph, Component, Relation
+from argmine.graph import ArgumentGraph
 
 ARTICLE_BUCKET = "ContactPoint article"
 
@@ -26,16 +27,11 @@ WORD_BUCKETS: tuple[tuple[str, int, int], ...] = (
     ("300-700 words", 300, 700),
 )
 """Single documents by their number of words (``[low, high)``)."""
-JOINED_WORDS = (700, 1200)
+JOINED_WORDS = ARTICLE_WORDS
 """Joined documents run from the first to the second number of words."""
 JOINED_BUCKET = "joined, 700-1,200 words"
-SEPARATOR = "\n\n"
 LOW_SCORE = 0.5
 """Links scored under this count as "low" (their share is reported)."""
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
 
 
 def by_words(
@@ -47,64 +43,6 @@ def by_words(
     }
 
 
-def joined_documents(
-    graphs: Sequence[ArgumentGraph],
-    words: tuple[int, int] = JOINED_WORDS,
-    separator: str = SEPARATOR,
-) -> list[ArgumentGraph]:
-    """Consecutive documents (corpus order) joined with ``separator`` into texts of
-    ``words[0]`` to ``words[1]`` words: documents are added until a text has at least
-    ``words[0]``; a text that ends up over ``words[1]`` is dropped, and so are the last
-    documents if they make less than ``words[0]``. Gold is the union of the parts' units and
-    links (offsets shifted, ids prefixed with the part's position); ``metadata["joined"]``
-    lists the parts' ids."""
-    joined, group = [], []
-    for graph in graphs:
-        group.append(graph)
-        total = sum(word_count(g.text) for g in group)
-        if total >= words[0]:
-            if total <= words[1]:
-                joined.append(join(group, separator))
-            group = []
-    return joined
-
-
-def join(parts: Sequence[ArgumentGraph], separator: str = SEPARATOR) -> ArgumentGraph:
-    """One document of ``parts`` in order, with their units and links (see
-    :func:`joined_documents`)."""
-    text, components, relations = "", [], []
-    for k, part in enumerate(parts):
-        if k:
-            text += separator
-        offset = len(text)
-        text += part.text
-        components += [
-            Component(
-                f"{k}:{c.id}",
-                c.start + offset,
-                c.end + offset,
-                c.text,
-                c.type,
-                c.score,
-                dict(c.attributes),
-            )
-            for c in part.components
-        ]
-        relations += [
-            Relation(f"{k}:{r.source}", f"{k}:{r.target}", r.type, r.score, dict(r.attributes))
-            for r in part.relations
-        ]
-    first = parts[0].metadata
-    ids = [str(p.metadata.get("id", k)) for k, p in enumerate(parts)]
-    metadata = {
-        "id": f"joined-{ids[0]}-{ids[-1]}",
-        "source": first.get("source"),
-        "split": first.get("split"),
-        "joined": ids,
-    }
-    return ArgumentGraph(text, components, relations, metadata)
-
-
 def joined_by_source(
     graphs: Sequence[ArgumentGraph], words: tuple[int, int] = JOINED_WORDS
 ) -> list[ArgumentGraph]:
@@ -113,7 +51,9 @@ def joined_by_source(
     return [
         joined
         for source in sources
-        for joined in joined_documents([g for g in graphs if g.metadata.get("source") == source])
+        for joined in joined_documents(
+            [g for g in graphs if g.metadata.get("source") == source], words
+        )
     ]
 
 

@@ -87,6 +87,12 @@ class ModelConfig:
     empty: no such head."""
     counterfactual: bool = True
     """Whether the model has the counterfactual heads."""
+    paragraph_layout: bool = False
+    """Whether the link scorer reads the text's paragraphs (paragraph distance, position in
+    the paragraph); False in models trained before it existed."""
+    link_has_target: bool = False
+    """Whether "no target" is a separate decision of the link scorer rather than one more
+    candidate in its softmax (:class:`argmine.model.relations.RelationScorer`)."""
     counterfactual_threshold: float = 0.5
     """Detector score from which a component is a counterfactual."""
     join_counterfactual_halves: bool = True

@@ -52,6 +52,7 @@ from argmine.model.relations import LinkScores, RelationScorer
 from argmine.model.spans import (
     N_POSITION_FEATURES,
     DiscourseEncoder,
+    paragraph_layout,
     pool_spans,
     position_features,
     token_ranges,
@@ -95,7 +96,13 @@ class ArgumentModel(nn.Module):
             if config.proposition_labels
             else None
         )
-        self.relations = RelationScorer(config.hidden, config.hidden, config.dropout)
+        self.relations = RelationScorer(
+            config.hidden,
+            config.hidden,
+            config.dropout,
+            paragraphs=config.paragraph_layout,
+            has_target=config.link_has_target,
+        )
         self.counterfactual = (
             CounterfactualHead(dim, config.hidden, config.dropout)
             if config.counterfactual
@@ -309,7 +316,7 @@ class ArgumentModel(nn.Module):
             vectors=vectors,
             types=self.classifier(vectors),
             proposition_types=None if self.proposition is None else self.proposition(vectors),
-            links=self.relations(vectors),
+            links=self.relations(vectors, paragraph_layout(doc.text, spans)),
         )
 
     def counterfactual_logits(

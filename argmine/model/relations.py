@@ -15,6 +15,13 @@ the ``none_weight`` prior) than any link. Only the parts of the greedy choice th
 are re-solved (Chu-Liu/Edmonds from networkx), which gives the same optimum as solving the whole
 document and stays cheap on long ones.
 
+Two options, off in older models, are for long texts. ``paragraphs``: the pair scorer also
+embeds the paragraph distance between source and target and where each sits in its paragraph
+(:class:`~argmine.model.spans.ParagraphLayout`). ``has_target``: "no target" is a separate
+sigmoid decision, and only the linked share is spread over the candidates, so a unit's chance
+of having a target does not shrink as the candidates grow (in the plain form, "no target" is
+one more candidate in the softmax, which more candidates outvote).
+
 A decoded link's score is P(link) * P(type | link) under the softmax over its source's
 candidates, which spreads over more candidates in longer documents; a model may carry a
 :class:`LinkCalibration` (Platt scaling on a few features of the decoded link, fitted on dev
@@ -34,9 +41,12 @@ import torch
 from torch import nn
 
 from argmine.graph import RELATION_TYPES
+from argmine.model.spans import PARAGRAPH_POSITIONS, ParagraphLayout
 
 MAX_DISTANCE = 16
 """Link distances (in components) beyond this share one learned embedding."""
+MAX_PARAGRAPH_DISTANCE = 4
+"""Paragraph distances beyond this share one learned embedding."""
 MAX_CANDIDATE_DISTANCE = 48
 SOURCES_PER_CHUNK = 64
 """Sources whose candidate pairs are scored together (bounds the memory of long documents)."""
@@ -67,10 +77,24 @@ class LinkScores:
 class RelationScorer(nn.Module):
     """Link and relation-type logits over each source's candidate targets."""
 
-    def __init__(self, span_dim: int, hidden: int = 256, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        span_dim: int,
+        hidden: int = 256,
+        dropout: float = 0.1,
+        paragraphs: bool = False,
+        has_target: bool = False,
+    ) -> None:
         super().__init__()
         self.project = nn.Linear(span_dim, hidden)
         self.distance = nn.Embedding(2 * MAX_DISTANCE + 1, hidden)
+        self.has_target = has_target
+        positions = len(PARAGRAPH_POSITIONS)
+        self.paragraph_distance = (
+            nn.Embedding(2 * MAX_PARAGRAPH_DISTANCE + 1, hidden) if paragraphs else None
+        )
+        self.source_position = nn.Embedding(positions, hidden) if paragraphs else None
+        self.target_position = nn.Embedding(positions, hidden) if paragraphs else None
         pair_dim = 3 * hidden
         self.link = nn.Sequential(
             nn.GELU(),
@@ -88,34 +112,65 @@ class RelationScorer(nn.Module):
             nn.Linear(hidden, len(RELATION_TYPES)),
         )
 
-    def forward(self, span_repr: torch.Tensor) -> LinkScores:
+    def forward(self, span_repr: torch.Tensor, layout: ParagraphLayout | None = None) -> LinkScores:
+        """Scores of each span's candidates; ``layout`` is required by a scorer that reads
+        paragraphs (and ignored by one that does not)."""
         n = span_repr.shape[0]
         h = self.project(span_repr)
+        if self.paragraph_distance is not None:
+            if layout is None or len(layout.paragraph) != n:
+                raise ValueError("this link scorer reads paragraphs: pass each span's layout")
+            layout = layout.to(h.device)
         candidates, valid = candidate_targets(n, h.device)
         links, kinds = [], []
         for first in range(0, n, SOURCES_PER_CHUNK):
             rows = slice(first, first + SOURCES_PER_CHUNK)
-            link, kind = self._score_pairs(h, rows, candidates[rows])
+            link, kind = self._score_pairs(h, rows, candidates[rows], layout)
             links.append(link.masked_fill(~valid[rows], NO_LINK))
             kinds.append(kind)
         width = candidates.shape[1]
         link = torch.cat(links) if links else h.new_zeros((0, width))
         kind = torch.cat(kinds) if kinds else h.new_zeros((0, width, len(RELATION_TYPES)))
-        link = torch.cat([link, self.no_target(h)], dim=-1)
+        none = self.no_target(h)
+        if self.has_target:
+            link = _factored_link_logits(link, none, valid)
+        else:
+            link = torch.cat([link, none], dim=-1)
         return LinkScores(candidates, valid, link, kind)
 
     def _score_pairs(
-        self, h: torch.Tensor, rows: slice, candidates: torch.Tensor
+        self,
+        h: torch.Tensor,
+        rows: slice,
+        candidates: torch.Tensor,
+        layout: ParagraphLayout | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Link and type logits of the candidate pairs of the sources in ``rows``."""
         sources = torch.arange(h.shape[0], device=h.device)[rows].unsqueeze(1)
         offset = (candidates - sources).clamp(-MAX_DISTANCE, MAX_DISTANCE)
         product = h[rows].unsqueeze(1) * h[candidates] + self.distance(offset + MAX_DISTANCE)
+        if self.paragraph_distance is not None:
+            product = product + self._layout_terms(layout, sources, candidates)
         if self.training:
             source = h[rows].unsqueeze(1).expand(-1, candidates.shape[1], -1)
             pairs = torch.cat([source, h[candidates], product], -1)
             return self.link(pairs).squeeze(-1), self.relation_type(pairs)
         return self._score_pairs_factored(h, rows, candidates, product)
+
+    def _layout_terms(
+        self, layout: ParagraphLayout, sources: torch.Tensor, candidates: torch.Tensor
+    ) -> torch.Tensor:
+        """Embeddings of each pair's paragraph distance and of where source and target sit in
+        their paragraphs, added to the pair's features."""
+        paragraph = layout.paragraph
+        apart = (paragraph[candidates] - paragraph[sources]).clamp(
+            -MAX_PARAGRAPH_DISTANCE, MAX_PARAGRAPH_DISTANCE
+        )
+        return (
+            self.paragraph_distance(apart + MAX_PARAGRAPH_DISTANCE)
+            + self.source_position(layout.position[sources])
+            + self.target_position(layout.position[candidates])
+        )
 
     def _score_pairs_factored(
         self, h: torch.Tensor, rows: slice, candidates: torch.Tensor, product: torch.Tensor
@@ -140,6 +195,19 @@ class RelationScorer(nn.Module):
             )
             outputs.append(mlp[4](mlp[3](hidden)))
         return outputs[0].squeeze(-1), outputs[1]
+
+
+def _factored_link_logits(
+    link: torch.Tensor, none: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """``(n, w + 1)`` log-probabilities: P(no target) = sigmoid(``none``), and the rest spread
+    over the valid candidates by their softmax. Their softmax is that distribution, so the
+    decoder and the link loss read them as they read plain logits."""
+    has_candidates = valid.any(-1, keepdim=True)
+    spread = link.log_softmax(-1) + nn.functional.logsigmoid(-none)
+    spread = spread.masked_fill(~valid, NO_LINK)
+    no_target = torch.where(has_candidates, nn.functional.logsigmoid(none), torch.zeros_like(none))
+    return torch.cat([spread, no_target], dim=-1)
 
 
 def candidate_targets(

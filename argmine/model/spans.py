@@ -10,7 +10,9 @@ typing and linking share one encoder pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -45,6 +47,43 @@ def position_features(spans: Sequence[tuple[int, int]], text_length: int) -> tor
         for i, (start, end) in enumerate(spans)
     ]
     return torch.tensor(rows, dtype=torch.float32).reshape(n, N_POSITION_FEATURES)
+
+
+BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+LINE_BREAK = re.compile(r"\n")
+PARAGRAPH_POSITIONS = ("only", "first", "middle", "last")
+"""Where a unit sits among the units of its paragraph (the link scorer embeds it)."""
+
+
+@dataclass
+class ParagraphLayout:
+    """Which paragraph each span is in, and where in it: what the link scorer reads of a
+    text's layout (arguments in articles mostly stay within a paragraph, whose first or last
+    unit is often its claim)."""
+
+    paragraph: torch.Tensor
+    """``(n,)`` paragraph index of each span (by its start)."""
+    position: torch.Tensor
+    """``(n,)`` index into :data:`PARAGRAPH_POSITIONS` of each span."""
+
+    def to(self, device: torch.device) -> ParagraphLayout:
+        return ParagraphLayout(self.paragraph.to(device), self.position.to(device))
+
+
+def paragraph_layout(text: str, spans: Sequence[tuple[int, int]]) -> ParagraphLayout:
+    """The paragraphs of ``text`` are separated by blank lines, or by line breaks in a text
+    without blank lines (one paragraph a line); a text with neither is one paragraph."""
+    breaks = BLANK_LINE if BLANK_LINE.search(text) else LINE_BREAK
+    ends = [m.end() for m in breaks.finditer(text)]
+    paragraph = [sum(end <= start for end in ends) for start, _ in spans]
+    position = []
+    for i, p in enumerate(paragraph):
+        first = i == 0 or paragraph[i - 1] != p
+        last = i == len(paragraph) - 1 or paragraph[i + 1] != p
+        position.append(0 if first and last else 1 if first else 3 if last else 2)
+    return ParagraphLayout(
+        torch.tensor(paragraph, dtype=torch.long), torch.tensor(position, dtype=torch.long)
+    )
 
 
 SPANS_PER_WINDOW = 128

@@ -57,8 +57,7 @@ def dev_link_logits(miner, encoded, dev: Sequence[ArgumentGraph]) -> list[LinkPa
             graph = next(graphs)
             if not spans or len(spans) < 2:
                 continue
-            reps = miner.model.span_representations(state, doc, spans)
-            scores = miner.model.relations(reps)
+            scores = miner.model.span_outputs(state, doc, spans).links
             index = {c.id: i for i, c in enumerate(graph)}
             links = [(index[r.source], index[r.target]) for r in graph.relations]
             pairs.append((scores.link.float().cpu(), link_targets(scores, links).float().cpu()))

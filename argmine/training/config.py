@@ -55,6 +55,9 @@ DISTILLED_HEADS = {
 """Each distillation loss and the gold loss whose head it teaches: a head whose gold weight is
 0 (switched off) is not distilled either."""
 
+ADDED_DEFAULTS: dict[str, Any] = {"paragraph_layout": False, "link_has_target": False}
+"""Model settings added since runs were saved, at the value every earlier run had."""
+
 RENAMED_KEYS = {
     "native_labels": "proposition_labels",
     "native_class_weight": "proposition_class_weight",
@@ -88,11 +91,28 @@ def changed_settings(saved: dict[str, Any], current: dict[str, Any]) -> list[str
     checkpointed before the rename resumes under its renamed config, and keys that became
     run-only since (``cpu_precision``, ``speed_class``) are not compared; a ``distill`` saved
     before a key of it existed has that key's default."""
-    saved = with_current_names(saved)
+    saved = {**ADDED_DEFAULTS, **with_current_names(saved)}
     if isinstance(saved.get("distill"), dict):
         saved["distill"] = {**DISTILL_DEFAULTS, **saved["distill"]}
+    saved, current = _without_unset_selection_keys(saved), _without_unset_selection_keys(current)
     keys = (set(saved) | set(current)) - set(RUN_ONLY_SETTINGS)
     return sorted(k for k in keys if saved.get(k) != current.get(k))
+
+
+def _without_unset_selection_keys(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with the corpus selections' None-valued keys left out, so a selection key
+    added since a run was saved (``join_words``) does not make its settings differ."""
+    return {
+        **settings,
+        **{
+            key: [
+                {k: v for k, v in s.items() if v is not None} if isinstance(s, dict) else s
+                for s in settings[key]
+            ]
+            for key in ("train", "dev")
+            if isinstance(settings.get(key), list)
+        },
+    }
 
 
 def _renamed(data: dict[str, Any], renamed: dict[str, str], where: str) -> dict[str, Any]:
@@ -165,10 +185,21 @@ class CorpusSelection:
     """Gold types this corpus cannot tell apart, e.g. ``{"claim": ["claim", "evidence"]}`` for
     microtexts, whose premises are not typed: the type loss then accepts any of them."""
     sample: int | None = None
+    join_words: list[int] | None = None
+    """Train on the corpus's documents joined into texts of this many words (``[700, 1200]``),
+    a blank line between them (:func:`argmine.corpus.joined.shuffled_joined_documents`): long,
+    paragraphed texts for a corpus of short ones."""
 
     def __post_init__(self) -> None:
         if self.sample is not None and self.sample < 1:
             raise ValueError(f"{self.name}: sample must be at least 1, got {self.sample}")
+        if self.join_words is not None:
+            low, high = (list(self.join_words) + [0, 0])[:2]
+            if len(self.join_words) != 2 or not 0 < low <= high:
+                raise ValueError(
+                    f"{self.name}: join_words must be [fewest, most] words, got {self.join_words}"
+                )
+            self.join_words = [int(low), int(high)]
 
 
 @dataclass
@@ -224,6 +255,10 @@ class TrainConfig:
     hidden: int = 256
     discourse_layers: int = 2
     dropout: float = 0.1
+    paragraph_layout: bool = False
+    """The link scorer reads the text's paragraphs (:attr:`ModelConfig.paragraph_layout`)."""
+    link_has_target: bool = False
+    """"No target" is the link scorer's separate decision (:attr:`ModelConfig.link_has_target`)."""
     none_weights: list[float] = field(default_factory=lambda: [1.0])
     """Candidates for the decoder's "no target" prior; the best on the dev data is kept."""
     conclusion_weights: list[float] = field(default_factory=lambda: [1.0])
@@ -333,6 +368,8 @@ class TrainConfig:
             hidden=self.hidden,
             discourse_layers=self.discourse_layers,
             dropout=self.dropout,
+            paragraph_layout=self.paragraph_layout,
+            link_has_target=self.link_has_target,
             proposition_labels=tuple(self.proposition_labels),
             counterfactual=self.learns_counterfactuals,
             cpu_precision=self.cpu_precision,

@@ -427,7 +427,13 @@ def load_selection(selection: CorpusSelection) -> list[ArgumentGraph]:
     from argmine.corpus import load_graphs
 
     kwargs = {"label_map": selection.label_map} if selection.label_map else {}
-    return load_graphs(selection.name, split=selection.split, **kwargs)
+    graphs = load_graphs(selection.name, split=selection.split, **kwargs)
+    if selection.join_words is None:
+        return graphs
+    from argmine.corpus.joined import shuffled_joined_documents
+
+    low, high = selection.join_words
+    return shuffled_joined_documents(graphs, (low, high))
 
 
 def initial_model(config: TrainConfig) -> ArgumentModel:
