@@ -55,7 +55,11 @@ DISTILLED_HEADS = {
 """Each distillation loss and the gold loss whose head it teaches: a head whose gold weight is
 0 (switched off) is not distilled either."""
 
-ADDED_DEFAULTS: dict[str, Any] = {"paragraph_layout": False, "link_has_target": False}
+ADDED_DEFAULTS: dict[str, Any] = {
+    "paragraph_layout": False,
+    "link_has_target": False,
+    "batches_by_kind": False,
+}
 """Model settings added since runs were saved, at the value every earlier run had."""
 
 RENAMED_KEYS = {
@@ -238,6 +242,11 @@ class TrainConfig:
     epochs: float = 6
     max_steps: int | None = None
     batch_size: int = 8
+    batches_by_kind: bool = False
+    """Batches never mix argument documents with counterfactual-only sentences (SemEval): the
+    argument heads then train on batches of ``batch_size`` argument documents, as without the
+    counterfactual corpus. False (older recipes): one length-sorted pool, where a short comment
+    may share its batch with seven sentences and its argument losses count as a whole batch's."""
     accumulate: int = 1
     """Batches whose gradients are summed before each optimiser step (effective batch size
     ``batch_size * accumulate``), so a large batch fits a small GPU."""

@@ -168,7 +168,10 @@ class TrainingRun:
             for pool, sample in self.pools
             for example in (pool if sample is None else rng.sample(pool, min(sample, len(pool))))
         ]
-        batches = length_bucketed_batches(examples, self.config.batch_size, rng)
+        if self.config.batches_by_kind:
+            batches = batches_by_kind(examples, self.config.batch_size, rng)
+        else:
+            batches = length_bucketed_batches(examples, self.config.batch_size, rng)
         size = self.config.accumulate
         return [batches[k : k + size] for k in range(0, len(batches), size)], rng.getstate()
 
@@ -389,6 +392,22 @@ def length_bucketed_batches(
     )
     batches = [
         [examples[i] for i in order[k : k + batch_size]] for k in range(0, len(order), batch_size)
+    ]
+    rng.shuffle(batches)
+    return batches
+
+
+def batches_by_kind(
+    examples: Sequence[Example], batch_size: int, rng: random.Random
+) -> list[list[Example]]:
+    """:func:`length_bucketed_batches` of the argument documents and of the counterfactual-only
+    sentences apart, in one shuffled order: no batch holds both kinds."""
+    batches = [
+        batch
+        for kind in (True, False)
+        for batch in length_bucketed_batches(
+            [e for e in examples if e.argument == kind], batch_size, rng
+        )
     ]
     rng.shuffle(batches)
     return batches

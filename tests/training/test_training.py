@@ -460,3 +460,21 @@ def test_the_model_card_of_a_fetched_base_says_how_to_fetch_it_and_shows_its_not
     (tmp_path / NOTES_FILE).unlink()
     card = render_model_card(tmp_path)
     assert "fetch-base" not in card and "## Notes" not in card
+
+
+def test_batches_by_kind_never_mix_argument_documents_with_counterfactual_sentences():
+    import random
+    from types import SimpleNamespace
+
+    from argmine.training.loop import batches_by_kind, length_bucketed_batches
+
+    def example(k: int, argument: bool):
+        return SimpleNamespace(id=k, argument=argument, encoding=SimpleNamespace(n_tokens=k % 7))
+
+    examples = [example(k, k % 3 == 0) for k in range(50)]
+    batches = batches_by_kind(examples, 4, random.Random(0))
+    assert sorted(e.id for b in batches for e in b) == list(range(50))
+    assert all(len({e.argument for e in b}) == 1 for b in batches)
+    assert sum(len(b) < 4 for b in batches) <= 2  # one short batch per kind at most
+    mixed = length_bucketed_batches(examples, 4, random.Random(0))
+    assert any(len({e.argument for e in b}) == 2 for b in mixed)
