@@ -198,12 +198,12 @@ class CorpusSelection:
         if self.sample is not None and self.sample < 1:
             raise ValueError(f"{self.name}: sample must be at least 1, got {self.sample}")
         if self.join_words is not None:
-            low, high = (list(self.join_words) + [0, 0])[:2]
-            if len(self.join_words) != 2 or not 0 < low <= high:
+            words = [int(w) for w in self.join_words]
+            if len(words) != 2 or not 0 < words[0] <= words[1]:
                 raise ValueError(
                     f"{self.name}: join_words must be [fewest, most] words, got {self.join_words}"
                 )
-            self.join_words = [int(low), int(high)]
+            self.join_words = words
 
 
 @dataclass
