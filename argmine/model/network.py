@@ -312,11 +312,12 @@ class ArgumentModel(nn.Module):
     ) -> SpanOutputs:
         """What every span head says about ``spans``, from one set of span vectors."""
         vectors = self.span_representations(token_states, doc, spans)
+        layout = paragraph_layout(doc.text, spans) if self.config.paragraph_layout else None
         return SpanOutputs(
             vectors=vectors,
             types=self.classifier(vectors),
             proposition_types=None if self.proposition is None else self.proposition(vectors),
-            links=self.relations(vectors, paragraph_layout(doc.text, spans)),
+            links=self.relations(vectors, layout),
         )
 
     def counterfactual_logits(

@@ -10,6 +10,7 @@ typing and linking share one encoder pass.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ def paragraph_layout(text: str, spans: Sequence[tuple[int, int]]) -> ParagraphLa
     without blank lines (one paragraph a line); a text with neither is one paragraph."""
     breaks = BLANK_LINE if BLANK_LINE.search(text) else LINE_BREAK
     ends = [m.end() for m in breaks.finditer(text)]
-    paragraph = [sum(end <= start for end in ends) for start, _ in spans]
+    paragraph = [bisect.bisect_right(ends, start) for start, _ in spans]
     position = []
     for i, p in enumerate(paragraph):
         first = i == 0 or paragraph[i - 1] != p

@@ -55,12 +55,8 @@ DISTILLED_HEADS = {
 """Each distillation loss and the gold loss whose head it teaches: a head whose gold weight is
 0 (switched off) is not distilled either."""
 
-ADDED_DEFAULTS: dict[str, Any] = {
-    "paragraph_layout": False,
-    "link_has_target": False,
-    "batches_by_kind": False,
-}
-"""Model settings added since runs were saved, at the value every earlier run had."""
+ADDED_SETTINGS = ("paragraph_layout", "link_has_target", "batches_by_kind")
+"""Settings added since runs were saved: a saved run lacking one had its default."""
 
 RENAMED_KEYS = {
     "native_labels": "proposition_labels",
@@ -95,7 +91,8 @@ def changed_settings(saved: dict[str, Any], current: dict[str, Any]) -> list[str
     checkpointed before the rename resumes under its renamed config, and keys that became
     run-only since (``cpu_precision``, ``speed_class``) are not compared; a ``distill`` saved
     before a key of it existed has that key's default."""
-    saved = {**ADDED_DEFAULTS, **with_current_names(saved)}
+    added = {key: TrainConfig.__dataclass_fields__[key].default for key in ADDED_SETTINGS}
+    saved = {**added, **with_current_names(saved)}
     if isinstance(saved.get("distill"), dict):
         saved["distill"] = {**DISTILL_DEFAULTS, **saved["distill"]}
     saved, current = _without_unset_selection_keys(saved), _without_unset_selection_keys(current)

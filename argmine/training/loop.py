@@ -451,8 +451,7 @@ def load_selection(selection: CorpusSelection) -> list[ArgumentGraph]:
         return graphs
     from argmine.corpus.joined import shuffled_joined_documents
 
-    low, high = selection.join_words
-    return shuffled_joined_documents(graphs, (low, high))
+    return shuffled_joined_documents(graphs, tuple(selection.join_words))
 
 
 def initial_model(config: TrainConfig) -> ArgumentModel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from argmine.corpus.joined import SEPARATOR, shuffled_joined_documents
 from argmine.model.config import ModelConfig
@@ -78,12 +79,18 @@ def test_a_lone_unit_has_no_target_with_certainty_and_decodes_no_link():
 
 def test_the_link_loss_of_a_separate_decision_is_its_binary_and_candidate_terms():
     scorer = _scorer(has_target=True)
-    scores = scorer(torch.randn(4, 8))
+    spans = torch.randn(4, 8)
+    scores = scorer(spans)
     targets = link_targets(scores, [(0, 2)])
     loss = -(targets * scores.link.log_softmax(-1)).sum(-1)
     p = scores.link.softmax(-1)
     assert loss[0].item() == pytest.approx(-torch.log(p[0, scores.slot(0, 2)]).item(), rel=1e-5)
     assert loss[1].item() == pytest.approx(-torch.log(p[1, -1]).item(), rel=1e-5)
+    # the binary part is the "no target" head's own logistic loss
+    none = scorer.no_target(scorer.project(spans)).squeeze(-1)
+    assert loss[1].item() == pytest.approx(nn.functional.softplus(-none[1]).item(), rel=1e-5)
+    linked_share = 1 - torch.sigmoid(none[0])
+    assert p[0, :-1].sum().item() == pytest.approx(linked_share.item(), rel=1e-5)
 
 
 def test_the_paragraph_layout_changes_link_scores_and_is_required():
