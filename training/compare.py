@@ -9,6 +9,12 @@ checkpoint), scored in float32 on CDCP dev, SemEval-2020 Task 5 dev and (unless 
 by 5-fold cross-validation on microtexts; the report gives each recipe's mean, range and sd
 per measure and the paired difference B - A. It writes ``OUT.md`` (a Markdown table for
 training/README.md) and ``OUT.json`` (every number). See :mod:`argmine.training.compare`.
+
+Given two trained model folders instead of two configs, it scores the two models on the same
+dev documents (a soup against the shipped model, say), with the paired bootstrap over documents:
+
+    python training/compare.py runs/soup-default runs/soup-kind --skip-cv \\
+        -o runs/compare/soup-default-vs-soup-kind
 """
 
 from __future__ import annotations
@@ -18,13 +24,24 @@ import json
 import sys
 from pathlib import Path
 
-from argmine.training.compare import BY_KEY, CompareOptions, choose, compare, markdown_table
+from argmine.training.compare import (
+    BY_KEY,
+    CompareOptions,
+    choose,
+    compare,
+    compare_models,
+    markdown_table,
+)
+
+
+def _is_model(path: Path) -> bool:
+    return (path / "model.safetensors").is_file()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("a", type=Path, help="recipe A (training config)")
-    parser.add_argument("b", type=Path, help="recipe B (training config)")
+    parser.add_argument("a", type=Path, help="recipe A (training config) or model A (folder)")
+    parser.add_argument("b", type=Path, help="recipe B (training config) or model B (folder)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per recipe (default 3)")
     parser.add_argument(
         "--first-seed", type=int, help="first seed of both recipes (default: each config's seed)"
@@ -51,9 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="training device (cpu, cuda, auto)")
     args = parser.parse_args(argv)
+    models = [_is_model(path) for path in (args.a, args.b)]
+    if any(models) and not all(models):
+        parser.error("give two training configs or two model folders, not one of each")
     for path in (args.a, args.b):
-        if not path.is_file():
-            parser.error(f"no config file at {path}")
+        if not (path.is_file() or _is_model(path)):
+            parser.error(f"no config file or model folder at {path}")
     try:
         options = CompareOptions(
             seeds=args.seeds,
@@ -68,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             log=lambda line: print(line, flush=True),
         )
-        record = compare(args.a, args.b, options)
+        if all(models):
+            record = compare_models(args.a, args.b, options)
+        else:
+            record = compare(args.a, args.b, options)
     except ValueError as err:
         parser.error(str(err))
     output = args.output or args.root / f"{args.a.stem}-vs-{args.b.stem}"
@@ -78,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     output.with_suffix(".md").write_text(table, encoding="utf-8")
     output.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(table)
-    print(f"rule: {record['chosen']} (higher seed mean on the primary measure)")
+    which = "the primary measure" if all(models) else "seed mean on the primary measure"
+    print(f"rule: {record['chosen']} (higher {which})")
     print(f"wrote {output.with_suffix('.md')} and {output.with_suffix('.json')}")
     return 0
 

@@ -381,6 +381,25 @@ def compare(config_a: str | Path, config_b: str | Path, options: CompareOptions)
     return summarize(a, b, options)
 
 
+def compare_models(
+    folder_a: str | Path, folder_b: str | Path, options: CompareOptions | None = None
+) -> dict[str, Any]:
+    """Two trained models (a soup against the shipped model, say) on the same dev documents:
+    the report of :func:`compare` with one model a side, so the paired bootstrap over
+    documents is the only interval (there is no seed spread to show)."""
+    options = options or CompareOptions(cv=False)
+    if MICROTEXTS in options.sources():
+        raise ValueError("cross-validation trains a recipe; two trained models have none")
+    sides = []
+    for folder in (Path(folder_a), Path(folder_b)):
+        runs = RecipeRuns(name=folder.name, config_file=str(folder), folders=[str(folder)])
+        scores, counts = score_model(folder, options)
+        runs.scores.append(scores)
+        runs.counts.append(counts)
+        sides.append(runs)
+    return summarize(*sides, options)
+
+
 def summarize(a: RecipeRuns, b: RecipeRuns, options: CompareOptions) -> dict[str, Any]:
     """Per measure: each recipe's mean, min, max and sd over seeds, and the paired difference
     B - A (per seed pair, its mean and a t-interval, and a paired bootstrap over documents)."""
@@ -492,10 +511,8 @@ def paired_bootstrap(
 def markdown_table(record: dict[str, Any]) -> str:
     """The comparison as a Markdown table (for training/README.md)."""
     a, b = record["a"], record["b"]
-    seeds_a = ", ".join(map(str, a["seeds"]))
-    seeds_b = ", ".join(map(str, b["seeds"]))
     lines = [
-        f"A = `{a['config_file']}` (seeds {seeds_a}), B = `{b['config_file']}` (seeds {seeds_b})",
+        f"A = `{a['config_file']}`{_seeds_note(a)}, B = `{b['config_file']}`{_seeds_note(b)}",
         "",
         "| measure | A mean (min to max, sd) | B mean (min to max, sd) | B - A per seed | "
         "B - A mean (95% t-interval) | B - A paired bootstrap 95% |",
@@ -515,7 +532,13 @@ def markdown_table(record: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _seeds_note(side: dict[str, Any]) -> str:
+    return f" (seeds {', '.join(map(str, side['seeds']))})" if side["seeds"] else ""
+
+
 def _spread_cell(s: dict[str, Any]) -> str:
+    if len(s["values"]) == 1:
+        return f"{s['mean']:.3f}"
     sd = f", sd {s['sd']:.3f}" if s["sd"] is not None else ""
     return f"{s['mean']:.3f} ({s['min']:.3f} to {s['max']:.3f}{sd})"
 
@@ -535,6 +558,7 @@ __all__ = [
     "RecipeRuns",
     "choose",
     "compare",
+    "compare_models",
     "markdown_table",
     "paired_bootstrap",
     "paired_difference",

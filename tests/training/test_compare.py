@@ -176,3 +176,54 @@ def test_compare_cross_validates_microtexts_per_seed(tmp_path, tiny_graphs):
         fold = tmp_path / "runs" / "plain" / "13" / "cv" / f"fold-{k}" / "model"
         assert (fold / "model.safetensors").is_file()
     assert (tmp_path / "runs" / "plain" / "13" / "cv" / "scores.json").is_file()
+
+
+def _canned_model(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"weights")
+    return folder
+
+
+def test_two_model_folders_are_compared_on_the_same_documents(tmp_path, monkeypatch, capsys):
+    sys.path.insert(0, str(ROOT / "training"))
+    import compare as script  # training/compare.py
+
+    # three documents, one class: [tp, predicted, gold]; B finds one more link than A
+    counts = {
+        "shipped": [[[1, 2, 2]], [[0, 1, 1]], [[1, 1, 1]]],
+        "soup": [[[2, 2, 2]], [[0, 1, 1]], [[1, 1, 1]]],
+    }
+    link_f1 = {"shipped": 0.5, "soup": 0.75}
+
+    def canned_scores(folder, options):
+        name = Path(folder).name
+        return {"link_f1": link_f1[name]}, {"link_f1": counts[name]}
+
+    monkeypatch.setattr(comparison, "score_model", canned_scores)
+    a = _canned_model(tmp_path / "shipped")
+    b = _canned_model(tmp_path / "soup")
+    out = tmp_path / "report"
+    args = [str(a), str(b), "--skip-cv", "--measures", "link_f1", "-o", str(out)]
+    assert script.main(args) == 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    row = record["measures"][0]
+    assert row["difference"]["per_seed"] == pytest.approx([0.25])
+    assert row["difference"]["t_interval_95"] is None  # one model a side: no seed interval
+    assert row["difference"]["bootstrap_95"] is not None
+    assert record["chosen"] == str(b)
+    table = out.with_suffix(".md").read_text()
+    assert f"A = `{a}`, B = `{b}`" in table
+    assert "| CDCP dev, given units: link F1 | 0.500 | 0.750 | +0.250 | +0.250 |" in table
+    assert "higher the primary measure" in capsys.readouterr().out
+
+
+def test_a_config_against_a_model_folder_is_refused(tmp_path, tiny_graphs):
+    sys.path.insert(0, str(ROOT / "training"))
+    import compare as script  # training/compare.py
+
+    config, _, _ = _recipes(tmp_path, tiny_graphs)
+    model = _canned_model(tmp_path / "model")
+    with pytest.raises(SystemExit):
+        script.main([str(config), str(model), "--skip-cv"])
+    with pytest.raises(ValueError, match="cross-validation"):
+        comparison.compare_models(model, model, CompareOptions(cv=True))
