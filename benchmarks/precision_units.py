@@ -10,6 +10,7 @@ time relative to float32 on the same documents in the same process.
     python benchmarks/precision_units.py                      # the default model, standard variants
     python benchmarks/precision_units.py --model argmine-mpnet-policy
     python benchmarks/precision_units.py --variant 'ffn-out=*.output.dense'
+    python benchmarks/precision_units.py --only 'int8, first token apart'
     python benchmarks/precision_units.py --precision bfloat16   # on a CPU with native bfloat16
     python benchmarks/precision_units.py --model argmine-mpnet-policy --precision bfloat16 --no-int8
 
@@ -39,6 +40,12 @@ STANDARD_VARIANTS = {
     "int8, last layer in float32": ["encoder.layer.{last}.*"],
     "int8, first and last layers in float32": ["encoder.layer.0.*", "encoder.layer.{last}.*"],
 }
+FIRST_TOKEN_VARIANTS = {
+    "int8, first token apart": "apart",
+    "int8, first token in float32": "float32",
+}
+"""Every linear layer in int8, the first token of each sequence computed apart
+(:class:`argmine.model.int8.FirstTokenApart`)."""
 
 
 def unit_keys(graph) -> set[tuple[int, int, str]]:
@@ -61,26 +68,34 @@ def main() -> None:
         help="also a whole-model precision (bfloat16)",
     )  # fmt: skip
     parser.add_argument("--no-int8", action="store_true", help="skip the standard int8 variants")
+    parser.add_argument("--only", nargs="+", metavar="VARIANT", help="run only these variants")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gold = load_graphs("cdcp", split="dev") + load_graphs("contactpoint")  # the article last
     texts = [g.text for g in gold]
     reference = argmine.load(args.model, precision="float32")
     layers = len(reference.model.encoder.encoder.layer)
-    variants = {} if args.no_int8 else dict(STANDARD_VARIANTS)
+    variants = {}
+    if not args.no_int8:
+        variants = {name: (keep, "with-the-rest") for name, keep in STANDARD_VARIANTS.items()}
+        variants.update({name: ([], mode) for name, mode in FIRST_TOKEN_VARIANTS.items()})
     for spec in args.variant:
         name, patterns = spec.split("=", 1)
-        variants[name] = patterns.split(",")
+        variants[name] = (patterns.split(","), "with-the-rest")
     float_graphs, float_seconds = run(reference, texts)
     rows = [summary("float32", float_graphs, float_graphs, gold, float_seconds, float_seconds)]
     if args.model_precisions:  # whole-model precisions the CPU offers, e.g. bfloat16
         for precision in args.model_precisions:
             graphs, seconds = run(argmine.load(args.model, precision=precision), texts)
             rows.append(summary(precision, graphs, float_graphs, gold, seconds, float_seconds))
-    for name, patterns in variants.items():
+    for name, (patterns, first_token) in variants.items():
+        if args.only and name not in args.only:
+            continue
         patterns = [p.replace("{last}", str(layers - 1)) for p in patterns]
         miner = argmine.load(args.model, precision="float32")
-        miner.model.encoder = quantize_linear_layers(miner.model.encoder, keep_float=patterns)
+        miner.model.encoder = quantize_linear_layers(
+            miner.model.encoder, keep_float=patterns, first_token=first_token
+        )
         miner.precision = "int8"
         graphs, seconds = run(miner, texts)
         rows.append(summary(name, graphs, float_graphs, gold, seconds, float_seconds, patterns))

@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     output.with_suffix(".md").write_text(table, encoding="utf-8")
     output.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(table)
-    which = "the primary measure" if all(models) else "seed mean on the primary measure"
-    print(f"rule: {record['chosen']} (higher {which})")
+    which = "primary measure" if all(models) else "seed mean on the primary measure"
+    print(f"rule: {record['chosen']} (the higher {which})")
     print(f"wrote {output.with_suffix('.md')} and {output.with_suffix('.json')}")
     return 0
 

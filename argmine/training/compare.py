@@ -511,8 +511,11 @@ def paired_bootstrap(
 def markdown_table(record: dict[str, Any]) -> str:
     """The comparison as a Markdown table (for training/README.md)."""
     a, b = record["a"], record["b"]
+    header = f"A = `{a['config_file']}`{_seeds_note(a)}, B = `{b['config_file']}`{_seeds_note(b)}"
+    if len(a["folders"]) == len(b["folders"]) == 1:
+        return _one_each_table(header, record["measures"])
     lines = [
-        f"A = `{a['config_file']}`{_seeds_note(a)}, B = `{b['config_file']}`{_seeds_note(b)}",
+        header,
         "",
         "| measure | A mean (min to max, sd) | B mean (min to max, sd) | B - A per seed | "
         "B - A mean (95% t-interval) | B - A paired bootstrap 95% |",
@@ -532,13 +535,25 @@ def markdown_table(record: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _one_each_table(header: str, rows: list[dict[str, Any]]) -> str:
+    """Two models, one a side: their values and the difference (no seed spread to show)."""
+    lines = [header, "", "| measure | A | B | B - A | B - A paired bootstrap 95% |"]
+    lines.append("|---|---|---|---|---|")
+    for row in rows:
+        boot = row["difference"].get("bootstrap_95")
+        lines.append(
+            f"| {row['label']} | {row['a']['mean']:.3f} | {row['b']['mean']:.3f} | "
+            f"{row['difference']['mean']:+.3f} | "
+            f"{f'{boot[0]:+.3f} to {boot[1]:+.3f}' if boot else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _seeds_note(side: dict[str, Any]) -> str:
     return f" (seeds {', '.join(map(str, side['seeds']))})" if side["seeds"] else ""
 
 
 def _spread_cell(s: dict[str, Any]) -> str:
-    if len(s["values"]) == 1:
-        return f"{s['mean']:.3f}"
     sd = f", sd {s['sd']:.3f}" if s["sd"] is not None else ""
     return f"{s['mean']:.3f} ({s['min']:.3f} to {s['max']:.3f}{sd})"
 

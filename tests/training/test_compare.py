@@ -213,8 +213,9 @@ def test_two_model_folders_are_compared_on_the_same_documents(tmp_path, monkeypa
     assert record["chosen"] == str(b)
     table = out.with_suffix(".md").read_text()
     assert f"A = `{a}`, B = `{b}`" in table
-    assert "| CDCP dev, given units: link F1 | 0.500 | 0.750 | +0.250 | +0.250 |" in table
-    assert "higher the primary measure" in capsys.readouterr().out
+    assert "| measure | A | B | B - A | B - A paired bootstrap 95% |" in table
+    assert "| CDCP dev, given units: link F1 | 0.500 | 0.750 | +0.250 | " in table
+    assert "the higher primary measure" in capsys.readouterr().out
 
 
 def test_a_config_against_a_model_folder_is_refused(tmp_path, tiny_graphs):
