@@ -23,8 +23,10 @@ Precisions (``argmine.load(precision=...)``):
   else. Much of int8's loss is one token: each sequence's first ([CLS]) carries activations 3-8x
   the others' at the feed-forward layers, and one dynamic scale for all tokens rounds the rest
   coarsely; computed apart (``quantize_linear_layers(first_token="apart")``) int8 found 95.5%
-  of the default's float32 units (still cutting one of the article's), so ``int8`` stays
-  PyTorch's plain dynamic quantization until that is measured for speed too.
+  of the default's float32 units (still changing the article's) in 0.68-0.75x float32's time
+  (plain int8 0.60-0.64x; four quiet runs of ``benchmarks/precision_units.py --precision
+  bfloat16`` on 2 cores of an AVX-512 Xeon, where bfloat16 took 0.74-0.79x and kept every
+  unit), so ``int8`` stays PyTorch's plain dynamic quantization and no model names it.
 
 Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a loading choice.
 """
