@@ -13,20 +13,20 @@ Precisions (``argmine.load(precision=...)``):
 - ``bfloat16``: the encoder's weights and arithmetic in bfloat16; fast only where the CPU has
   bfloat16 instructions (AVX512-BF16, AMX) or on a GPU, emulated and slow elsewhere.
 - ``auto``: on a CPU, the precision the model's config names as keeping what float32 finds
-  (``cpu_precision``), where this CPU runs it natively, else ``float32``; on a GPU,
-  ``float32``. A cut unit is what a reader sees, so the choice is measured on units
+  (``cpu_precision``), where this CPU runs it natively, else ``float32``; on a GPU, ``float32``. A
+  cut unit is what a reader sees, so the choice is measured on units
   (``benchmarks/precision_units.py``): dynamic int8 found 87% of the shipped default's float32
   units on CDCP dev (97% with its feed-forward layers kept in float32) and cut two of the
-  ContactPoint article's, so no shipped model names int8; bfloat16 found 99.5% and every unit
-  of the article, in 0.73x the time end to end, so both shipped models name ``bfloat16``,
-  which ``auto`` gives them on CPUs with bfloat16 instructions (AVX512-BF16, AMX) and nowhere
-  else. Much of int8's loss is one token: each sequence's first ([CLS]) carries activations 3-8x
-  the others' at the feed-forward layers, and one dynamic scale for all tokens rounds the rest
-  coarsely; computed apart (``quantize_linear_layers(first_token="apart")``) int8 found 95.5%
-  of the default's float32 units (still changing the article's) in 0.68-0.75x float32's time
-  (plain int8 0.60-0.64x; four quiet runs of ``benchmarks/precision_units.py --precision
-  bfloat16`` on 2 cores of an AVX-512 Xeon, where bfloat16 took 0.74-0.79x and kept every
-  unit), so ``int8`` stays PyTorch's plain dynamic quantization and no model names it.
+  ContactPoint article's, so no shipped model names int8; bfloat16 found 99.5% (0.2.0; every unit
+  of 0.3.0) and every unit of the article, in 0.73x the time end to end, so both shipped models
+  name ``bfloat16``, which ``auto`` gives them on CPUs with bfloat16 instructions (AVX512-BF16,
+  AMX) and nowhere else. Much of int8's loss is one token: each sequence's first ([CLS]) carries
+  activations 3-8x the others' at the feed-forward layers, and one dynamic scale for all tokens
+  rounds the rest coarsely; computed apart (``quantize_linear_layers(first_token="apart")``) int8
+  found 95.5% of the default's float32 units (still changing the article's) in 0.68-0.75x
+  float32's time (plain int8 0.60-0.64x; four quiet runs of ``benchmarks/precision_units.py
+  --precision bfloat16`` on 2 cores of an AVX-512 Xeon, where bfloat16 took 0.74-0.79x and kept
+  every unit), so ``int8`` stays PyTorch's plain dynamic quantization and no model names it.
 
 Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a loading choice.
 """
