@@ -20,13 +20,14 @@ Precisions (``argmine.load(precision=...)``):
   ContactPoint article's, so no shipped model names int8; bfloat16 found 99.5% (0.2.0; every unit
   of 0.3.0) and every unit of the article, in 0.73x the time end to end, so both shipped models
   name ``bfloat16``, which ``auto`` gives them on CPUs with bfloat16 instructions (AVX512-BF16,
-  AMX) and nowhere else. Much of int8's loss is one token: each sequence's first ([CLS]) carries
-  activations 3-8x the others' at the feed-forward layers, and one dynamic scale for all tokens
-  rounds the rest coarsely; computed apart (``quantize_linear_layers(first_token="apart")``) int8
-  found 95.5% of the default's float32 units (still changing the article's) in 0.68-0.75x
-  float32's time (plain int8 0.60-0.64x; four quiet runs of ``benchmarks/precision_units.py
-  --precision bfloat16`` on 2 cores of an AVX-512 Xeon, where bfloat16 took 0.74-0.79x and kept
-  every unit), so ``int8`` stays PyTorch's plain dynamic quantization and no model names it.
+  AMX) and nowhere else. Much of int8's loss is one token: each sequence's first ([CLS]) is the
+  loudest at every feed-forward input, 3.3-8.0x the median token's
+  (``benchmarks/precision_units.py --first-token``), and one dynamic scale for all tokens rounds
+  the rest coarsely; computed apart (``quantize_linear_layers(first_token="apart")``) int8 found
+  95.5% of the default's float32 units (still changing the article's) in 0.68-0.75x float32's time
+  (plain int8 0.60-0.64x; four quiet runs of ``benchmarks/precision_units.py --precision
+  bfloat16`` on 2 cores of an AVX-512 Xeon, where bfloat16 took 0.74-0.79x and kept every unit),
+  so ``int8`` stays PyTorch's plain dynamic quantization and no model names it.
 
 Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a loading choice.
 """
@@ -180,8 +181,8 @@ def quantize_linear_layers(
         for name, module in encoder.named_modules()
         if isinstance(module, nn.Linear) and not any(fnmatch(name, p) for p in keep_float)
     }
-    float_weights = (
-        {name: encoder.get_submodule(name).weight.detach().clone() for name in quantized}
+    float_weights = (  # the float layers are replaced, not changed: their weights stay valid
+        {name: encoder.get_submodule(name).weight.detach() for name in quantized}
         if first_token == "float32"
         else {}
     )
@@ -193,8 +194,6 @@ def quantize_linear_layers(
         from argmine.model.int8 import FirstTokenApart
 
         for name in quantized:
-            parent, _, leaf = name.rpartition(".")
-            holder = encoder.get_submodule(parent) if parent else encoder
-            layer = getattr(holder, leaf)
-            setattr(holder, leaf, FirstTokenApart(layer, float_weights.get(name)))
+            layer = FirstTokenApart(encoder.get_submodule(name), float_weights.get(name))
+            encoder.set_submodule(name, layer)
     return encoder

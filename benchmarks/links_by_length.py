@@ -14,7 +14,11 @@ per unit, mean link score, share of links under 0.5, link precision/recall/F1 on
     python benchmarks/links_by_length.py --min-score 0 --min-score 0.2
     python benchmarks/links_by_length.py --uncalibrated   # without the model's link calibration
 
-Writes ``benchmarks/results/links-by-length[-NAME][-uncalibrated].json`` and ``.md``.
+Writes ``benchmarks/results/links-by-length[-NAME][-uncalibrated].json`` and ``.md``. With
+``--seed-table`` it measures nothing and prints saved records of several seeds (``--out
+runs/lengths/RECIPE-SEED``) as one table, the seeds of each recipe averaged:
+
+    python benchmarks/links_by_length.py --seed-table runs/lengths/long-texts-1{3,4,5}.json
 """
 
 from __future__ import annotations
@@ -27,10 +31,19 @@ import torch
 
 import argmine
 from argmine.corpus import load_graphs
-from argmine.evaluation.lengths import length_buckets, length_rows, markdown_rows
+from argmine.evaluation.lengths import length_buckets, length_rows, markdown_rows, seed_table
 from argmine.hub.registry import DEFAULT_MODEL
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def records_by_recipe(paths: list[Path]) -> dict[str, list[dict]]:
+    """Saved records grouped by recipe, the name before the seed (``long-texts-13.json``)."""
+    grouped: dict[str, list[dict]] = {}
+    for path in paths:
+        recipe = path.stem.rsplit("-", 1)[0]
+        grouped.setdefault(recipe, []).append(json.loads(path.read_text(encoding="utf-8")))
+    return grouped
 
 
 def main() -> None:
@@ -47,7 +60,14 @@ def main() -> None:
         help="decode without the model's link calibration (raw scores)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, help="results stem (default under results/)")
+    parser.add_argument(
+        "--seed-table", nargs="+", type=Path, metavar="RECIPE-SEED.json",
+        help="print saved records as one table, averaging the seeds of each recipe",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.seed_table:
+        print(seed_table(records_by_recipe(args.seed_table)), end="")
+        return
     torch.set_num_threads(args.threads)
     miner = argmine.load(args.model, precision=args.precision)
     if args.uncalibrated:

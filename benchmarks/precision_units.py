@@ -11,6 +11,7 @@ time relative to float32 on the same documents in the same process.
     python benchmarks/precision_units.py --model argmine-mpnet-policy
     python benchmarks/precision_units.py --variant 'ffn-out=*.output.dense'
     python benchmarks/precision_units.py --only 'int8, first token apart'
+    python benchmarks/precision_units.py --first-token   # how loud each layer's first token is
     python benchmarks/precision_units.py --precision bfloat16   # on a CPU with native bfloat16
     python benchmarks/precision_units.py --model argmine-mpnet-policy --precision bfloat16 --no-int8
 
@@ -58,6 +59,42 @@ def run(miner, texts: list[str]) -> tuple[list, float]:
     return graphs, time.perf_counter() - started
 
 
+def first_token_loudness(miner, texts: list[str]) -> list[tuple[str, float, float]]:
+    """Per linear layer of the float32 encoder: how many times the median token's largest input
+    activation the first token's is (median over sequences), and the share of sequences whose
+    loudest token is the first (why :class:`argmine.model.int8.FirstTokenApart` exists)."""
+    seen: dict[str, list[torch.Tensor]] = {}
+
+    def record(name):
+        def hook(module, inputs, output):
+            loudness = inputs[0].detach().abs().amax(-1)  # (sequences, tokens)
+            if loudness.dim() == 2 and loudness.shape[1] > 1:
+                seen.setdefault(name, []).append(loudness)
+
+        return hook
+
+    layers = [
+        (name, module)
+        for name, module in miner.model.encoder.named_modules()
+        if isinstance(module, torch.nn.Linear)
+    ]
+    hooks = [module.register_forward_hook(record(name)) for name, module in layers]
+    try:
+        run(miner, texts)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    rows = []
+    for name, batches in seen.items():
+        ratios, first_loudest = [], []
+        for loudness in batches:
+            ratios.append(loudness[:, 0] / loudness[:, 1:].median(dim=1).values)
+            first_loudest.append(loudness.argmax(dim=1) == 0)
+        ratio = torch.cat(ratios).median().item()
+        rows.append((name, ratio, torch.cat(first_loudest).float().mean().item()))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL)
@@ -69,10 +106,21 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--no-int8", action="store_true", help="skip the standard int8 variants")
     parser.add_argument("--only", nargs="+", metavar="VARIANT", help="run only these variants")
+    parser.add_argument(
+        "--first-token", action="store_true",
+        help="only measure how loud each layer's first token is (float32, CDCP dev)",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gold = load_graphs("cdcp", split="dev") + load_graphs("contactpoint")  # the article last
     texts = [g.text for g in gold]
+    if args.first_token:
+        miner = argmine.load(args.model, precision="float32")
+        for name, ratio, loudest in first_token_loudness(miner, texts[:-1]):
+            print(
+                f"{name:<45} first token {ratio:5.1f}x the median token, loudest in {loudest:.0%}"
+            )
+        return
     reference = argmine.load(args.model, precision="float32")
     layers = len(reference.model.encoder.encoder.layer)
     variants = {}

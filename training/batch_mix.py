@@ -22,23 +22,24 @@ def main(argv: list[str] | None = None) -> None:
     from argmine.model.encoders import base_source, load_tokenizer, special_tokens
     from argmine.training.config import TrainConfig
     from argmine.training.examples import make_example
-    from argmine.training.loop import batches_by_kind, length_bucketed_batches, load_selection
+    from argmine.training.loop import epoch_batches, load_selection
 
     config = TrainConfig.from_file(args.config)
     tokenizer = load_tokenizer(base_source(config.encoder))
     special = special_tokens(tokenizer)
-    rng = random.Random(config.seed)  # the state TrainingRun starts its first epoch from
-    examples = []
-    for selection in config.train:
-        pool = [
-            make_example(g, tokenizer, config, selection.type_options, special)
-            for g in load_selection(selection)
-        ] * selection.repeat
-        examples += (
-            pool if selection.sample is None else rng.sample(pool, min(selection.sample, len(pool)))
+    pools = [
+        (
+            [
+                make_example(g, tokenizer, config, selection.type_options, special)
+                for g in load_selection(selection)
+            ]
+            * selection.repeat,
+            selection.sample,
         )
-    batch = batches_by_kind if config.batches_by_kind else length_bucketed_batches
-    batches = batch(examples, config.batch_size, rng)
+        for selection in config.train
+    ]
+    rng = random.Random(config.seed)  # the state TrainingRun starts its first epoch from
+    batches = epoch_batches(pools, config, rng)
     arguments = [sum(e.argument for e in b) for b in batches]
     mixed = [n for n, b in zip(arguments, batches, strict=True) if 0 < n < len(b)]
     print(

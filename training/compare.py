@@ -24,6 +24,7 @@ import json
 import sys
 from pathlib import Path
 
+from argmine.hub.folders import WEIGHTS_NAME
 from argmine.training.compare import (
     BY_KEY,
     CompareOptions,
@@ -32,10 +33,6 @@ from argmine.training.compare import (
     compare_models,
     markdown_table,
 )
-
-
-def _is_model(path: Path) -> bool:
-    return (path / "model.safetensors").is_file()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,11 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="training device (cpu, cuda, auto)")
     args = parser.parse_args(argv)
-    models = [_is_model(path) for path in (args.a, args.b)]
+    models = [(path / WEIGHTS_NAME).is_file() for path in (args.a, args.b)]
     if any(models) and not all(models):
         parser.error("give two training configs or two model folders, not one of each")
-    for path in (args.a, args.b):
-        if not (path.is_file() or _is_model(path)):
+    for path, is_model in zip((args.a, args.b), models, strict=True):
+        if not (is_model or path.is_file()):
             parser.error(f"no config file or model folder at {path}")
     try:
         options = CompareOptions(

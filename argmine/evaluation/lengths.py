@@ -141,6 +141,54 @@ def markdown_rows(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SEED_TABLE_BUCKETS = (WORD_BUCKETS[0][0], JOINED_BUCKET, ARTICLE_BUCKET)
+"""The buckets a comparison of recipes reads: the shortest texts, article-length ones, the
+article."""
+
+
+def seed_table(records: dict[str, Sequence[dict[str, Any]]]) -> str:
+    """Saved records of ``benchmarks/links_by_length.py`` (several seeds of each recipe, each
+    at its model's own ``min_score``: what a user of that model sees) as one Markdown table:
+    per recipe and bucket the seeds' mean, each seed's value in brackets."""
+    lines = [
+        "| recipe | bucket | links/unit (seeds) | share < 0.5 | mean score | link F1 "
+        "| e2e links/unit | e2e share < 0.5 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for recipe, seeds in records.items():
+        for bucket in SEED_TABLE_BUCKETS:
+            given = [_own_row(record, bucket, "given") for record in seeds]
+            predicted = [_own_row(record, bucket, "predicted") for record in seeds]
+            cells = [
+                _seeds_cell([row["links_per_unit"] for row in given]),
+                _seeds_cell([row["share_under_0.5"] for row in given]),
+                _seeds_cell([row["mean_link_score"] for row in given]),
+                _seeds_cell([row["link"]["f1"] for row in given]),
+                _seeds_cell([row["links_per_unit"] for row in predicted]),
+                _seeds_cell([row["share_under_0.5"] for row in predicted]),
+            ]
+            lines.append(f"| {recipe} | {bucket} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _own_row(record: dict[str, Any], bucket: str, units: str) -> dict[str, Any]:
+    for row in record["rows"]:
+        if (row["bucket"], row["units"], row["min_score"]) == (
+            bucket,
+            units,
+            record["model_min_score"],
+        ):
+            return row
+    raise KeyError(f"no {units}-unit row of {bucket!r} at the model's min_score")
+
+
+def _seeds_cell(values: Sequence[float | None]) -> str:
+    present = [v for v in values if v is not None]
+    if not present:
+        return "n/a"
+    return f"{_mean(present):.3f} ({' / '.join(f'{v:.2f}' for v in present)})"
+
+
 def _cell(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -151,6 +199,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 __all__ = [
     "ARTICLE_BUCKET",
+    "SEED_TABLE_BUCKETS",
     "JOINED_BUCKET",
     "JOINED_WORDS",
     "LOW_SCORE",
@@ -163,5 +212,6 @@ __all__ = [
     "length_rows",
     "link_figures",
     "markdown_rows",
+    "seed_table",
     "word_count",
 ]

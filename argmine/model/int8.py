@@ -10,9 +10,9 @@ from torch.nn import functional
 class FirstTokenApart(nn.Module):
     """A dynamically quantized linear layer that computes each sequence's first token apart.
 
-    In these encoders that token ([CLS], <s>) carries activations 3-8x larger than any other
-    token's at the feed-forward layers (measured on CDCP dev: the outlier rows are always
-    position 0). Dynamic quantization takes one scale for the whole input, so that one token's
+    In the default's encoder that token ([CLS]) is the loudest at every feed-forward input,
+    3.3-8.0x the median token's on CDCP dev (``python benchmarks/precision_units.py
+    --first-token``). Dynamic quantization takes one scale for the whole input, so that one token's
     magnitude rounds every other token's activations coarsely. Apart, the other tokens get a
     scale of their own; the first token gets its own scale too (``weight`` None) or runs in
     float32 (``weight``: the layer's float weights)."""
@@ -20,11 +20,7 @@ class FirstTokenApart(nn.Module):
     def __init__(self, quantized: nn.Module, weight: torch.Tensor | None = None) -> None:
         super().__init__()
         self.quantized = quantized
-        self.weight: torch.Tensor | None
-        if weight is None:
-            self.weight = None
-        else:
-            self.register_buffer("weight", weight)
+        self.register_buffer("weight", weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 3 or x.shape[1] < 2:

@@ -163,15 +163,7 @@ class TrainingRun:
         generator state the next epoch starts from."""
         rng = random.Random()
         rng.setstate(self.epoch_rng_state)
-        examples = [
-            example
-            for pool, sample in self.pools
-            for example in (pool if sample is None else rng.sample(pool, min(sample, len(pool))))
-        ]
-        if self.config.batches_by_kind:
-            batches = batches_by_kind(examples, self.config.batch_size, rng)
-        else:
-            batches = length_bucketed_batches(examples, self.config.batch_size, rng)
+        batches = epoch_batches(self.pools, self.config, rng)
         size = self.config.accumulate
         return [batches[k : k + size] for k in range(0, len(batches), size)], rng.getstate()
 
@@ -381,6 +373,20 @@ class WeightAverage:
             if name in self.mean:
                 param.copy_(self.mean[name])
         return True
+
+
+def epoch_batches(
+    pools: Sequence[Pool], config: TrainConfig, rng: random.Random
+) -> list[list[Example]]:
+    """One epoch's batches: every pool (a sample of it where it names one), batched by length
+    (:func:`length_bucketed_batches`) or, with ``batches_by_kind``, by kind too."""
+    examples = [
+        example
+        for pool, sample in pools
+        for example in (pool if sample is None else rng.sample(pool, min(sample, len(pool))))
+    ]
+    batch = batches_by_kind if config.batches_by_kind else length_bucketed_batches
+    return batch(examples, config.batch_size, rng)
 
 
 def length_bucketed_batches(
