@@ -21,6 +21,7 @@ from argmine.evaluation.promises import (
     containing,
     finds_the_counterfactual_conclusion,
     social_workers_support_it,
+    where_they_stand,
 )
 from argmine.hub.bases import KNOWN_BASES, base_available
 from argmine.hub.registry import installed_models
@@ -106,6 +107,11 @@ def test_the_promise_checks_can_fail(article):
         "counterfactual_conclusion": True,
         "social_workers_support": True,
     }
+    assert where_they_stand(kept) == {
+        "conclusion_type": "conclusion",
+        "conclusion_score": None,
+        "social_workers_link_to": [(whole.text, "support", None)],
+    }
     halves = [
         Component("c0", start, start + len(ANTECEDENT), ANTECEDENT, "claim"),
         Component("c2", cut, cut + len(CONSEQUENT), CONSEQUENT, "claim"),
@@ -116,6 +122,8 @@ def test_the_promise_checks_can_fail(article):
         "counterfactual_conclusion": False,
         "social_workers_support": False,
     }
+    assert where_they_stand(cut_graph)["conclusion_type"] == "claim"
+    assert where_they_stand(cut_graph)["social_workers_link_to"] == [(ANTECEDENT, "support", None)]
 
 
 def test_finds_the_conclusion_about_scrapping_contactpoint(graph):
@@ -192,5 +200,7 @@ def test_check_promises_script_passes_the_shipped_default(capsys):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
     import check_promises  # training/check_promises.py
 
-    assert check_promises.main(["argmine-minilm-policy"]) == 0
-    assert "counterfactual_conclusion kept" in capsys.readouterr().out
+    assert check_promises.main(["argmine-minilm-policy", "--given-units"]) == 0
+    out = capsys.readouterr().out
+    assert "counterfactual_conclusion kept" in out
+    assert "  gold units: conclusion typed " in out and "lead-ins widened" in out

@@ -58,3 +58,22 @@ def contactpoint_promises(graph: ArgumentGraph) -> dict[str, bool]:
         "counterfactual_conclusion": finds_the_counterfactual_conclusion(graph),
         "social_workers_support": social_workers_support_it(graph),
     }
+
+
+def where_they_stand(graph: ArgumentGraph) -> dict[str, object]:
+    """What a model made of the two promised units (to see why a promise is missed): the type
+    and score of the unit holding the consequent, and the texts the social-workers unit links
+    to with their scores."""
+    conclusion, support = containing(graph, CONSEQUENT), containing(graph, SUPPORT)
+    by_id = {c.id: c for c in graph.components}
+    return {
+        "conclusion_type": None if conclusion is None else conclusion.type,
+        "conclusion_score": None if conclusion is None else conclusion.score,
+        "social_workers_link_to": []
+        if support is None
+        else [
+            (by_id[r.target].text, r.type, r.score)
+            for r in graph.relations
+            if r.source == support.id
+        ],
+    }

@@ -55,7 +55,7 @@ DISTILLED_HEADS = {
 """Each distillation loss and the gold loss whose head it teaches: a head whose gold weight is
 0 (switched off) is not distilled either."""
 
-ADDED_SETTINGS = ("paragraph_layout", "link_has_target", "batches_by_kind")
+ADDED_SETTINGS = ("paragraph_layout", "link_has_target", "batches_by_kind", "lead_in_units")
 """Settings added since runs were saved: a saved run lacking one had its default."""
 
 RENAMED_KEYS = {
@@ -265,6 +265,12 @@ class TrainConfig:
     """The link scorer reads the text's paragraphs (:attr:`ModelConfig.paragraph_layout`)."""
     link_has_target: bool = False
     """"No target" is the link scorer's separate decision (:attr:`ModelConfig.link_has_target`)."""
+    lead_in_units: float = 0.0
+    """How often (a probability per document and step) the span heads read gold units the
+    way decoding with ``sentence_bounds`` hands them predicted ones: a unit that starts one to
+    three words into its sentence widened to the sentence's start
+    (:func:`argmine.model.segmentation.lead_ins_widened`). 0: always the gold spans. The tags
+    stay gold either way; only what the type, link and proposition heads read changes."""
     none_weights: list[float] = field(default_factory=lambda: [1.0])
     """Candidates for the decoder's "no target" prior; the best on the dev data is kept."""
     conclusion_weights: list[float] = field(default_factory=lambda: [1.0])
@@ -302,6 +308,8 @@ class TrainConfig:
     """The file this config was read from (recorded in the model card)."""
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.lead_in_units <= 1.0:
+            raise ValueError(f"lead_in_units must be in [0, 1], got {self.lead_in_units}")
         if self.average_from is not None and not 0.0 <= self.average_from < 1.0:
             raise ValueError(f"average_from must be in [0, 1), got {self.average_from}")
         if self.proposition_labels and not self.loss_weights.get("proposition"):

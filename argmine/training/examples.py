@@ -17,7 +17,7 @@ from argmine.cleanup import mask_spans
 from argmine.graph import COMPONENT_TYPES, RELATION_TYPES, ArgumentGraph
 from argmine.model.counterfactuals import IGNORE, PARTS, counterfactual_tag_targets
 from argmine.model.encoders import SpecialTokens
-from argmine.model.segmentation import bio_labels
+from argmine.model.segmentation import bio_labels, lead_ins_widened
 from argmine.model.windows import DocumentEncoding, encode_text
 from argmine.training.config import TrainConfig
 
@@ -73,6 +73,9 @@ class Example:
     """Antecedent/consequent BIO target per token, :data:`IGNORE` where unknown."""
     soft: SoftTargets | None = None
     """A teacher's soft labels for every head (config key ``distill``), or None."""
+    lead_in_spans: list[tuple[int, int]] | None = None
+    """The gold spans with their sentences' lead-in words (config key ``lead_in_units``), where
+    that changes any; else None."""
 
     def to(self, device: torch.device) -> Example:
         """The same example with its label tensors (soft targets included) on ``device``."""
@@ -103,11 +106,12 @@ def make_example(
     ]
     links = [(source, target) for source, target, _ in relations]
     cf = counterfactual_gold(graph)
+    spans = [(c.start, c.end) for c in components]
     return Example(
         encoding=encoding,
         argument=graph.metadata.get("annotates", "argument") == "argument",
         tags=torch.tensor(bio_labels(encoding, [(c.start, c.end, c.type) for c in components])),
-        spans=[(c.start, c.end) for c in components],
+        spans=spans,
         types=type_masks([c.type for c in components], type_options or {}),
         relations=relations,
         proposition=torch.tensor(
@@ -123,7 +127,23 @@ def make_example(
         counterfactual_tags=torch.tensor(
             counterfactual_tag_targets(encoding, cf.tagged, cf.parts), dtype=torch.long
         ),
+        lead_in_spans=_lead_ins_widened(graph.text, spans) if config.lead_in_units else None,
     )
+
+
+def _lead_ins_widened(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]] | None:
+    widened = lead_ins_widened(text, spans)
+    return widened if widened != spans else None
+
+
+def span_view(example: Example, lead_in_units: float) -> Example:
+    """The example whose span heads read its lead-in spans, with probability
+    ``lead_in_units`` (drawn from torch's generator, which checkpoints save), else as is."""
+    if example.lead_in_spans is None or not lead_in_units:
+        return example
+    if float(torch.rand(())) >= lead_in_units:
+        return example
+    return replace(example, spans=example.lead_in_spans)
 
 
 class TokenizerError(ValueError):

@@ -33,7 +33,7 @@ from argmine.training.checkpoints import (
     save_checkpoint,
 )
 from argmine.training.config import CorpusSelection, TrainConfig, changed_settings
-from argmine.training.examples import Example, make_example
+from argmine.training.examples import Example, make_example, span_view
 from argmine.training.losses import AuxiliaryHeads, batch_losses, proposition_class_weights
 from argmine.training.stages import STAGES_NAME, earlier_stages, prepare_initial_stage
 from argmine.training.tuning import tune_decoding
@@ -214,6 +214,7 @@ class TrainingRun:
         totals: dict[str, torch.Tensor] = {}
         dtype = autocast_dtype(self.device)
         for batch in group:
+            batch = [span_view(e, self.config.lead_in_units) for e in batch]
             with (
                 torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
             ):

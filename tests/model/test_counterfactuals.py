@@ -9,7 +9,7 @@ from conftest import make_graph
 
 from argmine.evaluation import counterfactual_scores, proposition_type_scores
 from argmine.graph import ArgumentGraph, Component
-from argmine.model.segmentation import refine_to_sentences
+from argmine.model.segmentation import lead_ins_widened, refine_to_sentences
 from argmine.training import TrainConfig, train
 
 COUNTERFACTUALS = [
@@ -165,6 +165,18 @@ def test_a_lead_in_covered_by_another_unit_is_left_alone():
     second = (*_at(REFINE_TEXT, "fall"), 0.5)
     refined = refine_to_sentences(REFINE_TEXT, [first, second])
     assert [REFINE_TEXT[a:b] for a, b, _ in refined] == ["They should", "fall"]
+
+
+def test_lead_ins_widened_moves_only_starts_a_few_words_into_an_uncovered_sentence():
+    spans = [_at(REFINE_TEXT, "fees rose sharply."), _at(REFINE_TEXT, "should fall.")]
+    spans.append(_at(REFINE_TEXT, "cap them now"))
+    spans.append(_at(REFINE_TEXT, "I say."))  # four words in: not a lead-in
+    widened = lead_ins_widened(REFINE_TEXT, spans)
+    texts = [REFINE_TEXT[a:b] for a, b in widened]
+    assert texts[:2] == ["However, fees rose sharply.", "They should fall."]
+    assert texts[2:] == ["So cap them now", "I say."]
+    covered = [_at(REFINE_TEXT, "They"), _at(REFINE_TEXT, "should fall.")]
+    assert lead_ins_widened(REFINE_TEXT, covered) == covered
 
 
 @pytest.mark.slow

@@ -171,6 +171,7 @@ def test_settings_saved_under_the_old_head_names_match_the_renamed_config():
     "bad, message",
     [
         ({"average_from": 1.0}, "average_from"),
+        ({"lead_in_units": 1.5}, "lead_in_units"),
         ({"proposition_labels": ["fact"]}, "'proposition' weight"),
         ({"proposition_class_weight": "inverse"}, "proposition_class_weight"),
         (
@@ -218,6 +219,30 @@ def test_proposition_targets_skip_labels_the_head_does_not_learn():
         ArgumentGraph(text, components), load_tokenizer(base_source(DEFAULT_BASE)), config
     )
     assert example.proposition.tolist() == [2, 1, -100]
+
+
+def test_span_heads_read_the_lead_in_view_as_often_as_the_config_says():
+    from argmine.hub.bases import DEFAULT_BASE
+    from argmine.model.encoders import base_source, load_tokenizer
+    from argmine.training.examples import span_view
+
+    text = "Fees rose. In short, fees should fall."
+    units = [("Fees rose", "evidence"), ("fees should fall", "conclusion")]
+    components = [
+        Component(f"c{i}", text.index(u), text.index(u) + len(u), u, kind)
+        for i, (u, kind) in enumerate(units)
+    ]
+    graph, tokenizer = ArgumentGraph(text, components), load_tokenizer(base_source(DEFAULT_BASE))
+    plain = make_example(graph, tokenizer, TrainConfig())
+    assert plain.lead_in_spans is None and span_view(plain, 1.0) is plain
+    example = make_example(graph, tokenizer, TrainConfig(lead_in_units=0.5))
+    widened = [text[a:b] for a, b in example.lead_in_spans]
+    assert widened == ["Fees rose", "In short, fees should fall"]
+    assert span_view(example, 1.0).spans == example.lead_in_spans
+    assert torch.equal(span_view(example, 1.0).tags, example.tags)  # the tagger learns gold
+    torch.manual_seed(0)
+    views = [span_view(example, 0.5).spans == example.spans for _ in range(400)]
+    assert 150 < sum(views) < 250
 
 
 def test_proposition_class_weights_follow_the_training_counts():
