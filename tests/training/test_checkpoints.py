@@ -115,6 +115,39 @@ def test_resuming_mid_epoch_gives_the_same_weights(tmp_path, tiny_graphs):
     _assert_same_weights(resumed.model.stored_weights(), straight.model.stored_weights())
 
 
+@pytest.mark.slow
+def test_lead_in_views_reach_the_span_heads_and_resume_the_same(tmp_path, tiny_graphs, monkeypatch):
+    """The span heads' lead-in views (``lead_in_units``) come from torch's generator, which the
+    checkpoint saves: a resumed run draws the views the straight run drew."""
+    from conftest import make_graph
+
+    text = "Fees rose again. In short, fees should fall. So we must act now."
+    units = [("Fees rose again", "evidence"), ("fees should fall", "conclusion")]
+    units.append(("we must act now", "claim"))
+    lead_ins = make_graph(text, units, [(0, 1, "support"), (2, 1, "support")], "lead-ins")
+    graphs = (tiny_graphs + [lead_ins]) * 2
+    settings = TrainConfig.from_dict({**RUN, "max_steps": 8, "lead_in_units": 0.5})
+    settings.output_dir = str(tmp_path / "stopped")
+    _interrupt_at_step(settings, graphs, 5)
+    resumed = train(settings, graphs, dev_graphs=[], log=lambda _: None, resume=True)
+    settings.output_dir = str(tmp_path / "straight")
+    straight = train(settings, graphs, dev_graphs=[], log=lambda _: None)
+    _assert_same_weights(resumed.model.stored_weights(), straight.model.stored_weights())
+    # at rate 1 every step's span heads read the widened units, the tags stay gold
+    import argmine.training.loop as loop
+
+    seen, real = [], loop.batch_losses
+    monkeypatch.setattr(
+        loop, "batch_losses", lambda model, batch, *a: seen.extend(batch) or real(model, batch, *a)
+    )
+    always = TrainConfig.from_dict({**RUN, "max_steps": 4, "lead_in_units": 1.0})
+    always.checkpoint_every = None
+    train(always, graphs, dev_graphs=[], log=lambda _: None)
+    widened = [e for e in seen if e.lead_in_spans is not None]
+    assert widened and all(e.spans == e.lead_in_spans for e in widened)
+    assert {text[a:b] for e in widened for a, b in e.spans} >= {"In short, fees should fall"}
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_a_corrupt_or_partial_checkpoint_is_a_clear_error(tmp_path, corpus, capsys, damage):
     config = _config(tmp_path, max_steps=3)
