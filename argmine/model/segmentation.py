@@ -112,10 +112,10 @@ def refine_to_sentences(
     of the ContactPoint article (its conclusion starts after "In short,"): a unit does not
     cross a sentence boundary, and a unit that begins within the first three words of a
     sentence begins at the sentence start (leading connectives such as "However," belong to
-    it). A predicted span that crosses a boundary is
-    cut there (pieces under ``min_words`` words join nothing and are dropped, unless nothing
-    else is left); a span that leaves out at most three words at its sentence's start, which no
-    other span covers, is widened back to it.
+    it). A predicted span that crosses a boundary is cut there (pieces under ``min_words``
+    words join nothing and are dropped, unless nothing else is left); a span that leaves out
+    at most three words at its sentence's start, which no other span covers, is widened back
+    to it (:func:`lead_ins_widened`).
     """
     starts = sentence_starts(text)
     pieces = [piece for span in spans for piece in _cut_at(text, span, starts, min_words)]
