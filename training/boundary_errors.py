@@ -1,6 +1,7 @@
 """Why predicted units miss their gold boundaries: counts by kind of error, end to end.
 
     python training/boundary_errors.py [--model NAME|PATH] [--corpus cdcp --split dev]
+    python training/boundary_errors.py --gold-rules cdcp microtexts contactpoint
 
 Each gold unit is matched to the predicted unit that overlaps it most and put in one class:
 exact (boundaries equal, a trailing punctuation mark aside, as the exact-match score counts
@@ -8,6 +9,10 @@ them), start only / end only / both ends off (by how many words), split (two or 
 units share it), merged (its predicted unit also covers another gold unit), or missed (nothing
 overlaps; short gold units of one or two words counted apart). Predicted units that overlap no
 gold unit are counted as spurious.
+
+``--gold-rules CORPUS ...`` needs no model: per corpus (every split), how many gold units break
+the rules that decoding with ``sentence_bounds`` imposes on predicted units (they cross a
+sentence start, or leave out a short lead-in; ``segmentation.sentence_rule_breaks``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections import Counter
 import argmine
 from argmine.corpus import load_graphs
 from argmine.evaluation.matching import exact_match
+from argmine.model.segmentation import sentence_rule_breaks
 
 WORD = re.compile(r"\w+")
 
@@ -67,12 +73,25 @@ def _words_between(text: str, a: int, b: int) -> int:
     return len(WORD.findall(text, min(a, b), max(a, b)))
 
 
+def gold_rule_breaks(corpus: str) -> dict[str, int]:
+    """The gold units of ``corpus`` (every split) that break the sentence rules, by rule."""
+    total: Counter = Counter()
+    graphs = load_graphs(corpus)
+    for g in graphs:
+        total.update(sentence_rule_breaks(g.text, [(c.start, c.end) for c in g.components]))
+    return {"gold_units": sum(len(g.components) for g in graphs), **total}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model")
     parser.add_argument("--corpus", default="cdcp")
     parser.add_argument("--split", default="dev")
+    parser.add_argument("--gold-rules", nargs="+", metavar="CORPUS", help="count gold units only")
     args = parser.parse_args()
+    if args.gold_rules:
+        print(json.dumps({name: gold_rule_breaks(name) for name in args.gold_rules}, indent=2))
+        return
     gold = load_graphs(args.corpus, split=args.split)
     miner = argmine.load(args.model)
     total: Counter = Counter()

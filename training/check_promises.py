@@ -46,25 +46,30 @@ def main(argv: list[str] | None = None) -> int:
         graph = miner.parse(article)
         promises = contactpoint_promises(graph)
         kept_all &= all(promises.values())
-        seen = {"predicted units": where_they_stand(graph)}
+        seen = {}
         if args.given_units:
+            seen["predicted units"] = where_they_stand(graph)
             for view, segments in views.items():
                 seen[view] = where_they_stand(miner.parse(article, segments=segments))
         if args.json:
-            print(json.dumps({"model": model, **promises, **(seen if args.given_units else {})}))
+            print(json.dumps({"model": model, **promises, **seen}))
             continue
         marks = ", ".join(f"{k} {'kept' if v else 'MISSED'}" for k, v in promises.items())
         print(f"{model}: {marks}")
-        for view, stand in seen.items() if args.given_units else ():
-            links = "; ".join(
-                f"{kind} {score:.2f} -> {text[:45]!r}"
-                for text, kind, score in stand["social_workers_link_to"]
-            )
-            print(
-                f"  {view}: conclusion typed {stand['conclusion_type']} "
-                f"({stand['conclusion_score'] or 0:.3f}); social workers: {links or 'no link'}"
-            )
+        for view, stand in seen.items():
+            print(f"  {view}: {_stand_line(stand)}")
     return 0 if kept_all else 1
+
+
+def _stand_line(stand: dict) -> str:
+    links = "; ".join(
+        f"{kind} {score:.2f} -> {text[:45]!r}"
+        for text, kind, score in stand["social_workers_link_to"]
+    )
+    return (
+        f"conclusion typed {stand['conclusion_type']} ({stand['conclusion_score'] or 0:.3f}); "
+        f"social workers: {links or 'no link'}"
+    )
 
 
 if __name__ == "__main__":

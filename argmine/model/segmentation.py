@@ -107,15 +107,15 @@ def refine_to_sentences(
 ) -> list[tuple[int, int, float]]:
     """Units stay inside sentences, and a sentence's first words are never left out.
 
-    Two rules hold for all but 1% of the gold units of CDCP (train) and microtexts (47 of 4,482:
-    29 cross a boundary, 18 leave out one to three lead-in words) and for 13 of the 14 units
-    of the ContactPoint article (its conclusion starts after "In short,"): a unit does not
-    cross a sentence boundary, and a unit that begins within the first three words of a
-    sentence begins at the sentence start (leading connectives such as "However," belong to
-    it). A predicted span that crosses a boundary is cut there (pieces under ``min_words``
-    words join nothing and are dropped, unless nothing else is left); a span that leaves out
-    at most three words at its sentence's start, which no other span covers, is widened back
-    to it (:func:`lead_ins_widened`).
+    Two rules hold for all but 29 of the 4,482 gold units of CDCP and microtexts (which cross a
+    boundary; none leaves out a lead-in) and for 13 of the 14 units of the ContactPoint
+    article (its conclusion starts after "In short,"; ``python training/boundary_errors.py
+    --gold-rules cdcp microtexts contactpoint``): a unit does not cross a sentence boundary,
+    and a unit that begins within the first three words of a sentence begins at the sentence
+    start (leading connectives such as "However," belong to it). A predicted span that crosses
+    a boundary is cut there (pieces under ``min_words`` words join nothing and are dropped,
+    unless nothing else is left); a span that leaves out at most three words at its sentence's
+    start, which no other span covers, is widened back to it (:func:`lead_ins_widened`).
     """
     starts = sentence_starts(text)
     pieces = [piece for span in spans for piece in _cut_at(text, span, starts, min_words)]
@@ -143,6 +143,18 @@ def lead_ins_widened(
         widened.append((start, end))
         covered_to = end
     return widened
+
+
+def sentence_rule_breaks(text: str, spans: Sequence[tuple[int, int]]) -> dict[str, int]:
+    """How many of the (gold) ``spans`` break each rule of :func:`refine_to_sentences`: they
+    cross a sentence start, or leave out one to three lead-in words that decoding with
+    ``sentence_bounds`` would add (:func:`lead_ins_widened`)."""
+    starts = sentence_starts(text)
+    widened = lead_ins_widened(text, spans, starts)
+    return {
+        "cross a sentence start": sum(any(a < s < b for s in starts) for a, b in spans),
+        "leave out a lead-in": sum(w != tuple(s) for w, s in zip(widened, spans, strict=True)),
+    }
 
 
 def _cut_at(

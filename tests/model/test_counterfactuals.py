@@ -9,7 +9,11 @@ from conftest import make_graph
 
 from argmine.evaluation import counterfactual_scores, proposition_type_scores
 from argmine.graph import ArgumentGraph, Component
-from argmine.model.segmentation import lead_ins_widened, refine_to_sentences
+from argmine.model.segmentation import (
+    lead_ins_widened,
+    refine_to_sentences,
+    sentence_rule_breaks,
+)
 from argmine.training import TrainConfig, train
 
 COUNTERFACTUALS = [
@@ -177,6 +181,15 @@ def test_lead_ins_widened_moves_only_starts_a_few_words_into_an_uncovered_senten
     assert texts[2:] == ["So cap them now", "I say."]
     covered = [_at(REFINE_TEXT, "They"), _at(REFINE_TEXT, "should fall.")]
     assert lead_ins_widened(REFINE_TEXT, covered) == covered
+
+
+def test_sentence_rule_breaks_count_crossing_units_and_left_out_lead_ins():
+    spans = [_at(REFINE_TEXT, "fees rose sharply. They should fall.")]
+    spans += [_at(REFINE_TEXT, "cap them now"), _at(REFINE_TEXT, "I say.")]
+    assert sentence_rule_breaks(REFINE_TEXT, spans) == {
+        "cross a sentence start": 1,
+        "leave out a lead-in": 2,  # "However," and "So"
+    }
 
 
 @pytest.mark.slow
