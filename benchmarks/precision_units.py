@@ -12,6 +12,7 @@ time relative to float32 on the same documents in the same process.
     python benchmarks/precision_units.py --variant 'ffn-out=*.output.dense'
     python benchmarks/precision_units.py --only 'int8, first token apart'
     python benchmarks/precision_units.py --first-token   # how loud each layer's first token is
+    python benchmarks/precision_units.py --model argmine-mpnet-policy --no-int8 --smooth 0.5 0.8
     python benchmarks/precision_units.py --precision bfloat16   # on a CPU with native bfloat16
     python benchmarks/precision_units.py --model argmine-mpnet-policy --precision bfloat16 --no-int8
 
@@ -31,7 +32,8 @@ import argmine
 from argmine.corpus import load_graphs
 from argmine.evaluation import end_to_end_scores
 from argmine.hub.registry import DEFAULT_MODEL
-from argmine.runtime import quantize_linear_layers
+from argmine.model.int8 import InputMaxima
+from argmine.runtime import FIRST_TOKEN_MODES, quantize_linear_layers
 
 RESULTS = Path(__file__).parent / "results"
 STANDARD_VARIANTS = {
@@ -105,6 +107,23 @@ def main() -> None:
         help="also a whole-model precision (bfloat16)",
     )  # fmt: skip
     parser.add_argument("--no-int8", action="store_true", help="skip the standard int8 variants")
+    parser.add_argument(
+        "--smooth", nargs="+", type=float, default=[], metavar="ALPHA",
+        help="also int8 smoothed SmoothQuant-style with these alphas, calibrated on CDCP train",
+    )  # fmt: skip
+    parser.add_argument(
+        "--smooth-keep", nargs="+", default=[], metavar="PATTERN",
+        help="linear layers the smoothed variants keep in float32 (fnmatch)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--smooth-first-token", choices=FIRST_TOKEN_MODES, default="with-the-rest",
+        help="how the smoothed variants compute each sequence's first token",
+    )  # fmt: skip
+    parser.add_argument("--tag", help="written to precision-units[-MODEL][-TAG].json")
+    parser.add_argument(
+        "--calibration", type=int, default=64, metavar="N",
+        help="CDCP train comments whose activation maxima calibrate --smooth (default 64)",
+    )  # fmt: skip
     parser.add_argument("--only", nargs="+", metavar="VARIANT", help="run only these variants")
     parser.add_argument(
         "--first-token", action="store_true",
@@ -130,6 +149,10 @@ def main() -> None:
     for spec in args.variant:
         name, patterns = spec.split("=", 1)
         variants[name] = (patterns.split(","), "with-the-rest")
+    maxima = calibration_maxima(reference, args.calibration) if args.smooth else {}
+    smoothed = {f"int8, smoothed (alpha {alpha})": alpha for alpha in args.smooth}
+    smoothing = (args.smooth_keep, args.smooth_first_token)
+    variants.update({name: smoothing for name in smoothed})
     float_graphs, float_seconds = run(reference, texts)
     rows = [summary("float32", float_graphs, float_graphs, gold, float_seconds, float_seconds)]
     if args.model_precisions:  # whole-model precisions the CPU offers, e.g. bfloat16
@@ -142,7 +165,11 @@ def main() -> None:
         patterns = [p.replace("{last}", str(layers - 1)) for p in patterns]
         miner = argmine.load(args.model, precision="float32")
         miner.model.encoder = quantize_linear_layers(
-            miner.model.encoder, keep_float=patterns, first_token=first_token
+            miner.model.encoder,
+            keep_float=patterns,
+            first_token=first_token,
+            input_maxima=maxima if name in smoothed else None,
+            alpha=smoothed.get(name, 0.5),
         )
         miner.precision = "int8"
         graphs, seconds = run(miner, texts)
@@ -155,11 +182,21 @@ def main() -> None:
             f"time x{row['time_vs_float32']:.2f}"
         )
     suffix = "" if args.model == DEFAULT_MODEL else f"-{args.model}"
+    suffix += f"-{args.tag}" if args.tag else ""
     out = RESULTS / f"precision-units{suffix}.json"
     out.write_text(
         json.dumps({"model": args.model, "documents": len(texts), "rows": rows}, indent=2) + "\n"
     )
     print(f"written {out}")
+
+
+def calibration_maxima(miner, comments: int) -> dict[str, torch.Tensor]:
+    """Each encoder linear layer's input maxima per channel over the first ``comments`` CDCP
+    train comments (training texts: the dev set being scored stays out of the calibration)."""
+    texts = [g.text for g in load_graphs("cdcp", split="train")[:comments]]
+    with InputMaxima(miner.model.encoder) as maxima:
+        run(miner, texts)
+    return maxima.by_layer
 
 
 def summary(name, graphs, float_graphs, gold, seconds, float_seconds, patterns=()) -> dict:

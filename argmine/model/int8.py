@@ -31,3 +31,76 @@ class FirstTokenApart(nn.Module):
         else:
             head = functional.linear(first, self.weight, self.quantized.bias())
         return torch.cat([head, self.quantized(rest)], dim=1)
+
+
+class Smoothed(nn.Module):
+    """A dynamically quantized linear layer whose input channels were rescaled (SmoothQuant).
+
+    Its float weights were multiplied, per input channel ``j``, by ``s_j`` before quantization, and
+    the input is divided by ``s_j`` here, so the product is unchanged in exact arithmetic; with
+    ``s_j = max|x_j|^alpha / max|W_:,j|^(1 - alpha)`` the few loud input channels (the activation
+    outliers of transformer feed-forward layers) become quiet enough that one dynamic scale for
+    the whole input no longer rounds every other channel coarsely, and the weights, quantized per
+    output channel, absorb the difference (Xiao et al. 2023, https://arxiv.org/abs/2211.10438)."""
+
+    def __init__(self, quantized: nn.Module, inverse_scale: torch.Tensor) -> None:
+        super().__init__()
+        self.quantized = quantized
+        self.register_buffer("inverse_scale", inverse_scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.quantized(x * self.inverse_scale)
+
+
+def smoothing_scales(
+    input_maxima: torch.Tensor, weight: torch.Tensor, alpha: float
+) -> torch.Tensor:
+    """SmoothQuant's per-input-channel scales for a layer of ``weight`` (out, in) whose inputs
+    reach at most ``input_maxima`` (in,) in absolute value on calibration texts; ``alpha`` moves
+    the difficulty from activations (0) to weights (1)."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"the smoothing alpha is between 0 and 1, got {alpha}")
+    if input_maxima.shape != (weight.shape[1],):
+        raise ValueError(
+            f"{weight.shape[1]} input channels, but {tuple(input_maxima.shape)} maxima"
+        )
+    weight_maxima = weight.detach().abs().amax(dim=0).float()
+    scales = input_maxima.float().clamp(min=1e-5).pow(alpha) / weight_maxima.clamp(min=1e-5).pow(
+        1.0 - alpha
+    )
+    return scales.clamp(min=1e-5)
+
+
+class InputMaxima:
+    """Records, for named linear layers, each input channel's largest absolute activation over
+    whatever runs through them while the recorder is open (the calibration of :class:`Smoothed`).
+
+        with InputMaxima(encoder) as maxima:
+            miner.pipe(calibration_texts)
+        maxima.by_layer  # {layer name: tensor (in_features,)}
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+        self.by_layer: dict[str, torch.Tensor] = {}
+        self._hooks: list = []
+
+    def __enter__(self) -> InputMaxima:
+        for name, layer in self.module.named_modules():
+            if isinstance(layer, nn.Linear):
+                self._hooks.append(layer.register_forward_hook(self._recorder(name)))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
+
+    def _recorder(self, name: str):
+        def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            x = inputs[0].detach()
+            channels = x.reshape(-1, x.shape[-1]).abs().amax(dim=0).float()
+            seen = self.by_layer.get(name)
+            self.by_layer[name] = channels if seen is None else torch.maximum(seen, channels)
+
+        return record

@@ -1,4 +1,5 @@
-"""int8 layers that compute each sequence's first token apart (argmine.model.int8)."""
+"""int8 layers that compute each sequence's first token apart or smooth loud input channels
+(argmine.model.int8)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from argmine.model.int8 import FirstTokenApart
+from argmine.model.int8 import FirstTokenApart, InputMaxima, Smoothed, smoothing_scales
 from argmine.runtime import int8_supported, quantize_linear_layers
 
 pytestmark = pytest.mark.skipif(not int8_supported(), reason="int8 needs an x86 CPU")
@@ -56,3 +57,44 @@ def test_single_tokens_and_unknown_modes():
     assert layer(torch.randn(2, 1, 16)).shape == (2, 1, 16)
     with pytest.raises(ValueError, match="first_token"):
         quantize_linear_layers(_layers(), first_token="first")
+
+
+def _loud_channel_inputs() -> torch.Tensor:
+    torch.manual_seed(2)
+    x = torch.randn(3, 6, 16)
+    x[..., 5] *= 300  # one input channel dwarfs the others in every token, as outliers do
+    return x
+
+
+def test_smoothing_quiets_a_loud_input_channel():
+    reference, x = _layers()[:1], _loud_channel_inputs()
+    with InputMaxima(reference) as maxima, torch.no_grad():
+        reference(x)
+    assert torch.allclose(maxima.by_layer["0"], x.abs().amax(dim=(0, 1)))
+    plain = quantize_linear_layers(_layers()[:1])
+    smoothed = quantize_linear_layers(_layers()[:1], input_maxima=maxima.by_layer, alpha=0.5)
+    assert isinstance(smoothed[0], Smoothed)
+    with torch.no_grad():
+        expected = reference(x)
+        plain_error = float((plain(x) - expected).abs().mean())
+        smoothed_error = float((smoothed(x) - expected).abs().mean())
+    assert smoothed_error < plain_error / 2
+
+
+def test_smoothing_scales_keep_the_product_and_check_their_inputs():
+    layer = _layers()[0]
+    x = _loud_channel_inputs()
+    scales = smoothing_scales(x.abs().amax(dim=(0, 1)), layer.weight, alpha=0.5)
+    rescaled = nn.functional.linear(x / scales, layer.weight * scales, layer.bias)
+    assert torch.allclose(rescaled, layer(x), atol=1e-3)
+    assert scales[5] > 10 * scales.median()  # the loud channel is divided the most
+    with pytest.raises(ValueError, match="alpha"):
+        smoothing_scales(torch.ones(16), layer.weight, alpha=1.5)
+    with pytest.raises(ValueError, match="input channels"):
+        smoothing_scales(torch.ones(8), layer.weight, alpha=0.5)
+
+
+def test_only_layers_with_maxima_are_smoothed():
+    maxima = {"1": torch.ones(16)}
+    layers = quantize_linear_layers(_layers(), input_maxima=maxima)
+    assert not isinstance(layers[0], Smoothed) and isinstance(layers[1], Smoothed)
