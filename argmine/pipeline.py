@@ -68,7 +68,9 @@ class ArgumentMiner:
         self.precision = resolve_precision(precision, self.device, model.config.cpu_precision)
         """The encoder's arithmetic: ``float32``, ``int8`` or ``bfloat16`` (see
         :mod:`argmine.runtime`)."""
-        model.encoder = apply_precision(model.encoder, self.precision)
+        model.encoder = apply_precision(
+            model.encoder, self.precision, model.config.int8_smoothing, model.int8_calibration
+        )
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.special = special_tokens(tokenizer)

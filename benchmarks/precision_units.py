@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -185,7 +186,16 @@ def main() -> None:
     suffix += f"-{args.tag}" if args.tag else ""
     out = RESULTS / f"precision-units{suffix}.json"
     out.write_text(
-        json.dumps({"model": args.model, "documents": len(texts), "rows": rows}, indent=2) + "\n"
+        json.dumps(
+            {
+                "model": args.model,
+                "command": "python benchmarks/precision_units.py " + " ".join(sys.argv[1:]),
+                "documents": len(texts),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
     )
     print(f"written {out}")
 

@@ -106,6 +106,11 @@ class ModelConfig:
     ``bfloat16`` / ``int8`` for a model whose units it was measured to keep
     (``benchmarks/precision_units.py``: at least 99% of float32's units on CDCP dev, all of
     the ContactPoint article's)."""
+    int8_smoothing: dict[str, Any] | None = None
+    """How ``precision="int8"`` smooths the encoder's linear layers before quantizing them
+    (``{"alpha": 0.75, "first_token": "apart"}``, :class:`argmine.model.int8.Smoothed`), from the
+    activation maxima in the folder's ``int8_calibration.safetensors``
+    (``training/calibrate_int8.py``); None: PyTorch's plain dynamic quantization."""
     lora: dict[str, Any] | None = None
     """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
     base_sha256: str = ""

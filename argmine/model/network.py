@@ -34,7 +34,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load, save_file
 from torch import nn
 
-from argmine.hub.folders import CONFIG_NAME, WEIGHTS_NAME, ModelLoadError, read_model_json
+from argmine.hub.folders import (
+    CONFIG_NAME,
+    INT8_CALIBRATION_NAME,
+    WEIGHTS_NAME,
+    ModelLoadError,
+    read_model_json,
+)
 from argmine.model.classification import SpanClassifier
 from argmine.model.config import ModelConfig
 from argmine.model.counterfactuals import CounterfactualHead
@@ -115,6 +121,9 @@ class ArgumentModel(nn.Module):
         self.loaded_from: Path | None = None
         """The weights file the model was loaded from: saving a model whose encoder was
         converted for inference (int8) reads its float encoder weights back from there."""
+        self.int8_calibration: dict[str, torch.Tensor] = {}
+        """Per-channel input maxima of the encoder's linear layers (``config.int8_smoothing``),
+        read from and saved to ``int8_calibration.safetensors``."""
         if config.lora is None:
             encoder.get_input_embeddings().weight.requires_grad_(False)
 
@@ -171,6 +180,7 @@ class ArgumentModel(nn.Module):
         model = cls(config, encoder)
         model.load_stored_weights(weights)
         model.loaded_from = folder / WEIGHTS_NAME
+        model.int8_calibration = _read_calibration(folder, config)
         if adapters:
             model.merged_adapters = adapters
         elif config.lora is not None:
@@ -183,6 +193,9 @@ class ArgumentModel(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
         save_file(self.stored_weights(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+        if self.int8_calibration:
+            calibration = {k: v.contiguous() for k, v in self.int8_calibration.items()}
+            save_file(calibration, str(folder / INT8_CALIBRATION_NAME))
 
     def stored_weights(self) -> dict[str, torch.Tensor]:
         """The weights :meth:`save_pretrained` writes (what training changed), in fp16."""
@@ -358,3 +371,9 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
         return load(path.read_bytes())
     except (SafetensorError, OSError, ValueError) as err:
         raise ModelLoadError(f"model file corrupt: {path}: {err}") from err
+
+
+def _read_calibration(folder: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+    """The int8 calibration a model's config asks for (a missing or corrupt file is a
+    :class:`ModelLoadError` naming it), or nothing."""
+    return _read_weights(folder / INT8_CALIBRATION_NAME) if config.int8_smoothing else {}

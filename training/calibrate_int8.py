@@ -1,0 +1,71 @@
+"""Calibrate a model's int8 smoothing: the activation maxima ``precision="int8"`` smooths with.
+
+    python training/calibrate_int8.py runs/mpnet/13 --alpha 0.75 --first-token apart
+    python training/calibrate_int8.py FOLDER --remove      # back to plain dynamic int8
+
+Runs the model in float32 over the first ``--comments`` CDCP train comments (training texts, so
+the dev set that judges int8 stays out of its calibration), records each encoder linear layer's
+largest absolute input per channel (:class:`argmine.model.int8.InputMaxima`), and writes them to
+the folder's ``int8_calibration.safetensors`` with ``int8_smoothing`` in its ``config.json``.
+The trained weights are not touched; float32 and bfloat16 ignore both. Judge the result with
+``python benchmarks/precision_units.py --model FOLDER --only int8`` and ``argmine evaluate
+--model FOLDER --precision int8``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", type=Path, help="model folder (written in place)")
+    parser.add_argument("--alpha", type=float, default=0.75, help="SmoothQuant's alpha")
+    parser.add_argument(
+        "--first-token", default="apart", help="with-the-rest, apart or float32 (runtime)"
+    )
+    parser.add_argument("--comments", type=int, default=128, help="CDCP train comments")
+    parser.add_argument("--remove", action="store_true", help="remove the calibration")
+    args = parser.parse_args(argv)
+
+    from safetensors.torch import save_file
+
+    import argmine
+    from argmine.corpus import load_graphs
+    from argmine.hub.folders import CONFIG_NAME, INT8_CALIBRATION_NAME
+    from argmine.model.int8 import InputMaxima
+    from argmine.runtime import FIRST_TOKEN_MODES
+
+    config_path = args.model / CONFIG_NAME
+    config = json.loads(config_path.read_text())
+    if args.remove:
+        config.pop("int8_smoothing", None)
+        (args.model / INT8_CALIBRATION_NAME).unlink(missing_ok=True)
+        config_path.write_text(json.dumps(config, indent=2) + "\n")
+        return 0
+    if args.first_token not in FIRST_TOKEN_MODES:
+        parser.error(f"--first-token is one of {', '.join(FIRST_TOKEN_MODES)}")
+    if not 0.0 <= args.alpha <= 1.0:
+        parser.error("--alpha is between 0 and 1")
+    miner = argmine.load(args.model, precision="float32")
+    texts = [g.text for g in load_graphs("cdcp", split="train")[: args.comments]]
+    with InputMaxima(miner.model.encoder) as maxima:
+        for _ in miner.pipe(texts, batch_size=8):
+            pass
+    save_file(
+        {name: m.contiguous() for name, m in maxima.by_layer.items()},
+        str(args.model / INT8_CALIBRATION_NAME),
+    )
+    config["int8_smoothing"] = {"alpha": args.alpha, "first_token": args.first_token}
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    print(
+        f"{args.model / INT8_CALIBRATION_NAME}: {len(maxima.by_layer)} layers calibrated on "
+        f"{len(texts)} CDCP train comments; int8_smoothing {config['int8_smoothing']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
