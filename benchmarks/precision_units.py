@@ -33,8 +33,8 @@ import argmine
 from argmine.corpus import load_graphs
 from argmine.evaluation import end_to_end_scores
 from argmine.hub.registry import DEFAULT_MODEL
-from argmine.model.int8 import InputMaxima
 from argmine.runtime import FIRST_TOKEN_MODES, quantize_linear_layers
+from argmine.training.int8_calibration import CALIBRATION_COMMENTS, cdcp_train_maxima
 
 RESULTS = Path(__file__).parent / "results"
 STANDARD_VARIANTS = {
@@ -122,8 +122,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--tag", help="written to precision-units[-MODEL][-TAG].json")
     parser.add_argument(
-        "--calibration", type=int, default=64, metavar="N",
-        help="CDCP train comments whose activation maxima calibrate --smooth (default 64)",
+        "--calibration", type=int, default=CALIBRATION_COMMENTS, metavar="N",
+        help="CDCP train comments whose activation maxima calibrate --smooth",
     )  # fmt: skip
     parser.add_argument("--only", nargs="+", metavar="VARIANT", help="run only these variants")
     parser.add_argument(
@@ -150,7 +150,7 @@ def main() -> None:
     for spec in args.variant:
         name, patterns = spec.split("=", 1)
         variants[name] = (patterns.split(","), "with-the-rest")
-    maxima = calibration_maxima(reference, args.calibration) if args.smooth else {}
+    maxima = cdcp_train_maxima(reference, args.calibration) if args.smooth else {}
     smoothed = {f"int8, smoothed (alpha {alpha})": alpha for alpha in args.smooth}
     smoothing = (args.smooth_keep, args.smooth_first_token)
     variants.update({name: smoothing for name in smoothed})
@@ -198,15 +198,6 @@ def main() -> None:
         + "\n"
     )
     print(f"written {out}")
-
-
-def calibration_maxima(miner, comments: int) -> dict[str, torch.Tensor]:
-    """Each encoder linear layer's input maxima per channel over the first ``comments`` CDCP
-    train comments (training texts: the dev set being scored stays out of the calibration)."""
-    texts = [g.text for g in load_graphs("cdcp", split="train")[:comments]]
-    with InputMaxima(miner.model.encoder) as maxima:
-        run(miner, texts)
-    return maxima.by_layer
 
 
 def summary(name, graphs, float_graphs, gold, seconds, float_seconds, patterns=()) -> dict:

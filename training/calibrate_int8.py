@@ -18,14 +18,14 @@ import argparse
 import json
 from pathlib import Path
 
+from argmine.runtime import FIRST_TOKEN_MODES  # torch-free: --help stays fast
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", type=Path, help="model folder (written in place)")
     parser.add_argument("--alpha", type=float, default=0.75, help="SmoothQuant's alpha")
-    parser.add_argument(
-        "--first-token", default="apart", help="with-the-rest, apart or float32 (runtime)"
-    )
+    parser.add_argument("--first-token", choices=FIRST_TOKEN_MODES, default="apart")
     parser.add_argument("--comments", type=int, default=128, help="CDCP train comments")
     parser.add_argument("--remove", action="store_true", help="remove the calibration")
     args = parser.parse_args(argv)
@@ -33,10 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     from safetensors.torch import save_file
 
     import argmine
-    from argmine.corpus import load_graphs
     from argmine.hub.folders import CONFIG_NAME, INT8_CALIBRATION_NAME
-    from argmine.model.int8 import InputMaxima
-    from argmine.runtime import FIRST_TOKEN_MODES
+    from argmine.training.int8_calibration import cdcp_train_maxima
 
     config_path = args.model / CONFIG_NAME
     config = json.loads(config_path.read_text())
@@ -45,24 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         (args.model / INT8_CALIBRATION_NAME).unlink(missing_ok=True)
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         return 0
-    if args.first_token not in FIRST_TOKEN_MODES:
-        parser.error(f"--first-token is one of {', '.join(FIRST_TOKEN_MODES)}")
     if not 0.0 <= args.alpha <= 1.0:
         parser.error("--alpha is between 0 and 1")
-    miner = argmine.load(args.model, precision="float32")
-    texts = [g.text for g in load_graphs("cdcp", split="train")[: args.comments]]
-    with InputMaxima(miner.model.encoder) as maxima:
-        for _ in miner.pipe(texts, batch_size=8):
-            pass
-    save_file(
-        {name: m.contiguous() for name, m in maxima.by_layer.items()},
-        str(args.model / INT8_CALIBRATION_NAME),
-    )
+    maxima = cdcp_train_maxima(argmine.load(args.model, precision="float32"), args.comments)
+    save_file(maxima, str(args.model / INT8_CALIBRATION_NAME))
     config["int8_smoothing"] = {"alpha": args.alpha, "first_token": args.first_token}
     config_path.write_text(json.dumps(config, indent=2) + "\n")
     print(
-        f"{args.model / INT8_CALIBRATION_NAME}: {len(maxima.by_layer)} layers calibrated on "
-        f"{len(texts)} CDCP train comments; int8_smoothing {config['int8_smoothing']}"
+        f"{args.model / INT8_CALIBRATION_NAME}: {len(maxima)} layers calibrated on "
+        f"{args.comments} CDCP train comments; int8_smoothing {config['int8_smoothing']}"
     )
     return 0
 

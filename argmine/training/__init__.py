@@ -8,6 +8,7 @@
 - :mod:`argmine.training.stages`: a config that starts from another config's model;
 - :mod:`argmine.training.tuning`: decoding settings calibrated on dev data;
 - :mod:`argmine.training.calibration`: the link scorer's temperature, fitted on dev data;
+- :mod:`argmine.training.int8_calibration`: activation maxima that smooth int8, on train texts;
 - :mod:`argmine.training.distill`: a teacher's soft labels for every head (config ``distill``);
 - :mod:`argmine.training.compare`: two recipes compared on seed means (training/compare.py);
 - :mod:`argmine.training.soup`: the average of one recipe's seeds (training/soup.py).
