@@ -69,7 +69,12 @@ class ArgumentMiner:
         """The encoder's arithmetic: ``float32``, ``int8`` or ``bfloat16`` (see
         :mod:`argmine.runtime`)."""
         model.encoder = apply_precision(
-            model.encoder, self.precision, model.config.int8_smoothing, model.int8_calibration
+            model.encoder,
+            self.precision,
+            model.config.int8_smoothing,
+            model.int8_calibration,
+            model.config.int8_float_layers,
+            model.config.int8_outlier_ratio,
         )
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer

@@ -154,19 +154,26 @@ def apply_precision(
     precision: str,
     smoothing: Mapping[str, object] | None = None,
     input_maxima: Mapping[str, torch.Tensor] | None = None,
+    float_layers: Sequence[str] = (),
+    outlier_ratio: float | None = None,
 ) -> nn.Module:
     """The encoder converted for inference in ``precision`` (a concrete one, not ``auto``);
     int8 smoothed by ``smoothing`` (a model's ``int8_smoothing``: ``alpha``, ``first_token``)
-    with the calibration ``input_maxima`` where the model has them."""
-    if precision == "int8" and smoothing and input_maxima:
+    or with its loud input channels in float32 (``outlier_ratio``, a model's
+    ``int8_outlier_ratio``), by the calibration ``input_maxima`` where the model has them,
+    keeping the linear layers that match ``float_layers`` (``int8_float_layers``) in float32."""
+    if precision == "int8" and input_maxima and (smoothing or outlier_ratio):
+        smoothing = smoothing or {}
         return quantize_linear_layers(
             encoder,
+            keep_float=float_layers,
             first_token=str(smoothing.get("first_token", "with-the-rest")),
             input_maxima=input_maxima,
             alpha=float(smoothing.get("alpha", 0.5)),  # type: ignore[arg-type]
+            outlier_ratio=outlier_ratio,
         )
     if precision == "int8":
-        return quantize_linear_layers(encoder)
+        return quantize_linear_layers(encoder, keep_float=float_layers)
     if precision == "bfloat16":
         import torch
 
@@ -185,6 +192,7 @@ def quantize_linear_layers(
     first_token: str = "with-the-rest",
     input_maxima: Mapping[str, torch.Tensor] | None = None,
     alpha: float = 0.5,
+    outlier_ratio: float | None = None,
 ) -> nn.Module:
     """Every ``nn.Linear`` of ``encoder`` as a dynamically quantized int8 layer, with one
     weight scale per output channel (a single scale per matrix lost 0.03 dev link F1 and 0.06
@@ -194,20 +202,31 @@ def quantize_linear_layers(
     sequence is computed (:class:`argmine.model.int8.FirstTokenApart`). ``input_maxima`` (each
     layer's largest absolute input per channel on calibration texts,
     :class:`argmine.model.int8.InputMaxima`) smooths the layers it names before quantizing them
-    (:class:`argmine.model.int8.Smoothed`, SmoothQuant with ``alpha``). Converted in place: the
-    float encoder is not copied first."""
+    (:class:`argmine.model.int8.Smoothed`, SmoothQuant with ``alpha``), or, given
+    ``outlier_ratio``, computes their input channels louder than that many times the median
+    channel in float32 instead (:class:`argmine.model.int8.OutliersApart`). Converted in place:
+    the float encoder is not copied first."""
     import torch
     from torch import nn
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     if first_token not in FIRST_TOKEN_MODES:
         raise ValueError(f"first_token must be one of {FIRST_TOKEN_MODES}, got {first_token!r}")
+    linear = [name for name, module in encoder.named_modules() if isinstance(module, nn.Linear)]
+    unmatched = [p for p in keep_float if not any(fnmatch(name, p) for name in linear)]
+    if unmatched:  # a mistyped pattern would quietly quantize the layer it meant to keep
+        raise ValueError(f"no linear layer of the encoder matches {unmatched} (kept in float32)")
     quantized = {
         name: per_channel_dynamic_qconfig
-        for name, module in encoder.named_modules()
-        if isinstance(module, nn.Linear) and not any(fnmatch(name, p) for p in keep_float)
+        for name in linear
+        if not any(fnmatch(name, p) for p in keep_float)
     }
-    inverse_scales = _smooth_weights(encoder, quantized, input_maxima or {}, alpha)
+    if outlier_ratio is None:
+        inverse_scales = _smooth_weights(encoder, quantized, input_maxima or {}, alpha)
+        outliers = {}
+    else:
+        inverse_scales = {}
+        outliers = _take_outlier_columns(encoder, quantized, input_maxima or {}, outlier_ratio)
     float_weights = (  # the float layers are replaced, not changed: their weights stay valid
         {name: encoder.get_submodule(name).weight.detach() for name in quantized}
         if first_token == "float32"
@@ -228,7 +247,38 @@ def quantize_linear_layers(
 
         for name, inverse in inverse_scales.items():
             encoder.set_submodule(name, Smoothed(encoder.get_submodule(name), inverse))
+    if outliers:
+        from argmine.model.int8 import OutliersApart
+
+        for name, (in_features, channels, weight) in outliers.items():
+            layer = OutliersApart(encoder.get_submodule(name), in_features, channels, weight)
+            encoder.set_submodule(name, layer)
     return encoder
+
+
+def _take_outlier_columns(
+    encoder: nn.Module, names: Iterable[str], input_maxima: Mapping[str, torch.Tensor], ratio: float
+) -> dict[str, tuple[int, torch.Tensor, torch.Tensor]]:
+    """For each named layer with calibration maxima and loud input channels: its input width,
+    those channels, and their float weight columns, which are zeroed in place (the int8 layer
+    then sees only the quiet channels, and its per-output-channel weight scales fit them)."""
+    import torch
+
+    from argmine.model.int8 import outlier_channels
+
+    taken = {}
+    for name in names:
+        if name not in input_maxima:
+            continue
+        layer = encoder.get_submodule(name)
+        channels = outlier_channels(input_maxima[name], ratio)
+        if len(channels) == 0:
+            continue
+        with torch.no_grad():
+            columns = layer.weight[:, channels].clone()
+            layer.weight[:, channels] = 0.0
+        taken[name] = (layer.in_features, channels, columns)
+    return taken
 
 
 def _smooth_weights(

@@ -14,6 +14,8 @@ and peak memory come from one fresh process per precision (load, then ``pipe`` o
     python benchmarks/pipe_benchmark.py --model PATH --documents 200 --threads 2
     python benchmarks/pipe_benchmark.py --model argmine-mpnet-policy \
         --baseline argmine-minilm-policy --documents 100 --repeats 2
+    python benchmarks/pipe_benchmark.py --model runs/int8/apart6 --tag outliers-apart \
+        --baseline runs/int8/plain --documents 100 --repeats 2   # int8 variants, one run
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="best of N runs of each")
     parser.add_argument("--baseline", help="another model timed in the same runs (auto precision)")
+    parser.add_argument("--tag", help="written to pipe-NAME-TAG.json (a variant of a model)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -153,16 +156,16 @@ def main() -> None:
         "bfloat16_native": bfloat16_native(),
     }
     print(json.dumps(result, indent=2))
-    path = results_path(result["model"])
+    path = results_path(result["model"], args.tag)
+    result["command"] = "python benchmarks/pipe_benchmark.py " + " ".join(sys.argv[1:])
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
 
 
-def results_path(model_name: str) -> Path:
-    """``pipe.json`` for the default model, ``pipe-NAME.json`` for any other."""
-    if model_name == DEFAULT_MODEL:
-        return RESULTS
-    return RESULTS.with_name(f"pipe-{model_name}.json")
+def results_path(model_name: str, tag: str | None = None) -> Path:
+    """``pipe.json`` for the default model, ``pipe-NAME.json`` for any other, ``-TAG`` added."""
+    stem = "pipe" if model_name == DEFAULT_MODEL else f"pipe-{model_name}"
+    return RESULTS.with_name(f"{stem}-{tag}.json" if tag else f"{stem}.json")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ time relative to float32 on the same documents in the same process.
     python benchmarks/precision_units.py --only 'int8, first token apart'
     python benchmarks/precision_units.py --first-token   # how loud each layer's first token is
     python benchmarks/precision_units.py --model argmine-mpnet-policy --no-int8 --smooth 0.5 0.8
+    python benchmarks/precision_units.py --model argmine-mpnet-policy --no-int8 --outliers 4 6 10
     python benchmarks/precision_units.py --precision bfloat16   # on a CPU with native bfloat16
     python benchmarks/precision_units.py --model argmine-mpnet-policy --precision bfloat16 --no-int8
 
@@ -114,11 +115,15 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--smooth-keep", nargs="+", default=[], metavar="PATTERN",
-        help="linear layers the smoothed variants keep in float32 (fnmatch)",
+        help="linear layers the smoothed and outlier variants keep in float32 (fnmatch)",
     )  # fmt: skip
     parser.add_argument(
         "--smooth-first-token", choices=FIRST_TOKEN_MODES, default="with-the-rest",
-        help="how the smoothed variants compute each sequence's first token",
+        help="how the smoothed and outlier variants compute each sequence's first token",
+    )  # fmt: skip
+    parser.add_argument(
+        "--outliers", nargs="+", type=float, default=[], metavar="RATIO",
+        help="also int8 with input channels louder than RATIO x the median channel in float32",
     )  # fmt: skip
     parser.add_argument("--tag", help="written to precision-units[-MODEL][-TAG].json")
     parser.add_argument(
@@ -150,10 +155,12 @@ def main() -> None:
     for spec in args.variant:
         name, patterns = spec.split("=", 1)
         variants[name] = (patterns.split(","), "with-the-rest")
-    maxima = cdcp_train_maxima(reference, args.calibration) if args.smooth else {}
+    calibrated = args.smooth or args.outliers
+    maxima = cdcp_train_maxima(reference, args.calibration) if calibrated else {}
     smoothed = {f"int8, smoothed (alpha {alpha})": alpha for alpha in args.smooth}
+    apart = {f"int8, outlier channels apart (> {r:g}x median)": r for r in args.outliers}
     smoothing = (args.smooth_keep, args.smooth_first_token)
-    variants.update({name: smoothing for name in smoothed})
+    variants.update({name: smoothing for name in [*smoothed, *apart]})
     float_graphs, float_seconds = run(reference, texts)
     rows = [summary("float32", float_graphs, float_graphs, gold, float_seconds, float_seconds)]
     if args.model_precisions:  # whole-model precisions the CPU offers, e.g. bfloat16
@@ -169,8 +176,9 @@ def main() -> None:
             miner.model.encoder,
             keep_float=patterns,
             first_token=first_token,
-            input_maxima=maxima if name in smoothed else None,
+            input_maxima=maxima if name in smoothed or name in apart else None,
             alpha=smoothed.get(name, 0.5),
+            outlier_ratio=apart.get(name),
         )
         miner.precision = "int8"
         graphs, seconds = run(miner, texts)

@@ -142,6 +142,27 @@ def test_int8_is_the_default_only_for_a_model_that_opts_in(tiny_model_dir, tmp_p
     assert ModelConfig.from_dict(older).cpu_precision == "float32"  # older configs too
 
 
+def test_int8_keeps_the_layers_its_config_names_in_float32(tiny_model_dir, tmp_path):
+    from torch import nn
+
+    from argmine.runtime import int8_supported
+
+    if not int8_supported():
+        pytest.skip("int8 needs an x86 CPU")
+    folder = tmp_path / "int8-float-layers"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(
+        json.dumps(dict(config, int8_float_layers=["*.output.dense"]))
+    )
+    encoder = argmine.load(folder, precision="int8").model.encoder
+    kinds = {name: type(m) is nn.Linear for name, m in encoder.named_modules() if "dense" in name}
+    kept = {name for name, is_float in kinds.items() if is_float}
+    assert kept == {name for name in kinds if name.endswith("output.dense")}
+    assert not all(kinds.values())  # the intermediate layer is int8
+    assert ModelConfig.from_dict(config).int8_float_layers == ()  # older configs: none
+
+
 def test_saved_model_is_safetensors_only(tiny_model_dir):
     names = {p.name for p in tiny_model_dir.iterdir()}
     assert "model.safetensors" in names

@@ -1,6 +1,7 @@
 """Calibrate a model's int8 smoothing: the activation maxima ``precision="int8"`` smooths with.
 
     python training/calibrate_int8.py runs/mpnet/13 --alpha 0.75 --first-token apart
+    python training/calibrate_int8.py runs/mpnet/13 --outliers 6   # loud channels in float32
     python training/calibrate_int8.py FOLDER --remove      # back to plain dynamic int8
 
 Runs the model in float32 over the first ``--comments`` CDCP train comments (training texts, so
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", type=Path, help="model folder (written in place)")
     parser.add_argument("--alpha", type=float, default=0.75, help="SmoothQuant's alpha")
     parser.add_argument("--first-token", choices=FIRST_TOKEN_MODES, default="apart")
+    parser.add_argument(
+        "--outliers", type=float, metavar="RATIO",
+        help="instead of smoothing, run input channels louder than RATIO x the median in float32",
+    )  # fmt: skip
     parser.add_argument("--comments", type=int, default=128, help="CDCP train comments")
     parser.add_argument("--remove", action="store_true", help="remove the calibration")
     args = parser.parse_args(argv)
@@ -40,18 +45,28 @@ def main(argv: list[str] | None = None) -> int:
     config = json.loads(config_path.read_text())
     if args.remove:
         config.pop("int8_smoothing", None)
+        config.pop("int8_outlier_ratio", None)
         (args.model / INT8_CALIBRATION_NAME).unlink(missing_ok=True)
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         return 0
     if not 0.0 <= args.alpha <= 1.0:
         parser.error("--alpha is between 0 and 1")
+    if args.outliers is not None and args.outliers <= 1.0:
+        parser.error("--outliers is a ratio above 1 (times the median channel)")
     maxima = cdcp_train_maxima(argmine.load(args.model, precision="float32"), args.comments)
     save_file(maxima, str(args.model / INT8_CALIBRATION_NAME))
-    config["int8_smoothing"] = {"alpha": args.alpha, "first_token": args.first_token}
+    if args.outliers is None:
+        config["int8_smoothing"] = {"alpha": args.alpha, "first_token": args.first_token}
+        config.pop("int8_outlier_ratio", None)
+        how = f"int8_smoothing {config['int8_smoothing']}"
+    else:
+        config["int8_outlier_ratio"] = args.outliers
+        config.pop("int8_smoothing", None)
+        how = f"int8_outlier_ratio {args.outliers}"
     config_path.write_text(json.dumps(config, indent=2) + "\n")
     print(
         f"{args.model / INT8_CALIBRATION_NAME}: {len(maxima)} layers calibrated on "
-        f"{args.comments} CDCP train comments; int8_smoothing {config['int8_smoothing']}"
+        f"{args.comments} CDCP train comments; {how}"
     )
     return 0
 

@@ -15,6 +15,11 @@ dev documents (a soup against the shipped model, say), with the paired bootstrap
 
     python training/compare.py runs/soup-default runs/soup-kind --skip-cv \\
         -o runs/compare/soup-default-vs-soup-kind
+
+or one model folder twice, in float32 and in int8 (how much int8 costs, document by document):
+
+    python training/compare.py FOLDER FOLDER --precisions float32 int8 --skip-cv \
+        -o runs/compare/FOLDER-int8
 """
 
 from __future__ import annotations
@@ -64,10 +69,17 @@ def main(argv: list[str] | None = None) -> int:
         help=f"measures to compare (default: all): {', '.join(BY_KEY)}",
     )
     parser.add_argument("--device", default="cpu", help="training device (cpu, cuda, auto)")
+    parser.add_argument(
+        "--precisions", nargs=2, default=["float32", "float32"], metavar=("A", "B"),
+        choices=["float32", "int8", "bfloat16"],
+        help="each model's precision (two folders only; one folder twice: float32 against int8)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     models = [(path / WEIGHTS_NAME).is_file() for path in (args.a, args.b)]
     if any(models) and not all(models):
         parser.error("give two training configs or two model folders, not one of each")
+    if args.precisions != ["float32", "float32"] and not all(models):
+        parser.error("--precisions compares two model folders; recipes train in float32")
     for path, is_model in zip((args.a, args.b), models, strict=True):
         if not (is_model or path.is_file()):
             parser.error(f"no config file or model folder at {path}")
@@ -86,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             log=lambda line: print(line, flush=True),
         )
         if all(models):
-            record = compare_models(args.a, args.b, options)
+            record = compare_models(args.a, args.b, options, tuple(args.precisions))
         else:
             record = compare(args.a, args.b, options)
     except ValueError as err:
@@ -95,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     table = markdown_table(record)
     record["chosen"] = record[choose(record)]["config_file"]
+    record["command"] = "python training/compare.py " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
     output.with_suffix(".md").write_text(table, encoding="utf-8")
     output.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(table)

@@ -17,6 +17,8 @@ LEGACY_KEYS = {"base_embedding_sha256": "base_sha256"}
 """Config keys of argmine 0.1.0 models and their current names."""
 LEGACY_DEFAULTS = {"counterfactual": False}
 """What a config that predates a head means: argmine 0.1.0 models have no counterfactual head."""
+TUPLE_FIELDS = ("tag_labels", "type_weights", "proposition_labels", "int8_float_layers")
+"""Fields kept as tuples in the config and written as JSON lists."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,15 @@ class ModelConfig:
     (``{"alpha": 0.75, "first_token": "apart"}``, :class:`argmine.model.int8.Smoothed`), from the
     activation maxima in the folder's ``int8_calibration.safetensors``
     (``training/calibrate_int8.py``); None: PyTorch's plain dynamic quantization."""
+    int8_outlier_ratio: float | None = None
+    """Under ``precision="int8"``, the input channels of the encoder's linear layers whose
+    calibration maximum (``int8_calibration.safetensors``) exceeds this many times the median
+    channel's run in float32, the rest in int8 (:class:`argmine.model.int8.OutliersApart`,
+    ``training/calibrate_int8.py --outliers``); it replaces ``int8_smoothing``'s scaling."""
+    int8_float_layers: tuple[str, ...] = ()
+    """Encoder linear layers ``precision="int8"`` keeps in float32 (fnmatch patterns over module
+    names, ``"*.output.dense"``: the feed-forward outputs, where a model's activation outliers
+    are loudest; ``benchmarks/precision_units.py`` measures which)."""
     lora: dict[str, Any] | None = None
     """LoRA settings when the base was adapted with LoRA; None: fully fine-tuned."""
     base_sha256: str = ""
@@ -133,7 +144,7 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("tag_labels", "type_weights", "proposition_labels"):
+        for key in TUPLE_FIELDS:
             data[key] = list(data[key])
         return data
 
@@ -142,6 +153,6 @@ class ModelConfig:
         data = {**LEGACY_DEFAULTS, **{LEGACY_KEYS.get(k, k): v for k, v in data.items()}}
         known = {f.name for f in fields(cls)}
         config = cls(**{k: v for k, v in data.items() if k in known})
-        for key in ("tag_labels", "type_weights", "proposition_labels"):
+        for key in TUPLE_FIELDS:
             setattr(config, key, tuple(getattr(config, key)))
         return config

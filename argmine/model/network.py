@@ -122,7 +122,8 @@ class ArgumentModel(nn.Module):
         """The weights file the model was loaded from: saving a model whose encoder was
         converted for inference (int8) reads its float encoder weights back from there."""
         self.int8_calibration: dict[str, torch.Tensor] = {}
-        """Per-channel input maxima of the encoder's linear layers (``config.int8_smoothing``),
+        """Per-channel input maxima of the encoder's linear layers (``config.int8_smoothing``,
+        ``config.int8_outlier_ratio``),
         read from and saved to ``int8_calibration.safetensors``."""
         if config.lora is None:
             encoder.get_input_embeddings().weight.requires_grad_(False)
@@ -376,4 +377,5 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
 def _read_calibration(folder: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
     """The int8 calibration a model's config asks for (a missing or corrupt file is a
     :class:`ModelLoadError` naming it), or nothing."""
-    return _read_weights(folder / INT8_CALIBRATION_NAME) if config.int8_smoothing else {}
+    calibrated = config.int8_smoothing or config.int8_outlier_ratio
+    return _read_weights(folder / INT8_CALIBRATION_NAME) if calibrated else {}

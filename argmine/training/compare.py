@@ -162,22 +162,27 @@ def train_or_reuse(config: TrainConfig, options: CompareOptions) -> Path:
 
 
 # ---------------------------------------------------------------------- scoring
-def score_model(folder: Path, options: CompareOptions) -> tuple[dict[str, float], dict]:
-    """Scores of a trained model on the dev documents, cached beside it by weights checksum."""
+def score_model(
+    folder: Path, options: CompareOptions, precision: str = "float32"
+) -> tuple[dict[str, float], dict]:
+    """Scores of a trained model on the dev documents in ``precision``, cached beside it by
+    weights checksum (and config: it says how int8 treats the encoder)."""
     sources = sorted(options.sources() - {MICROTEXTS})
     key = {
         "weights": _checksum(folder / "model.safetensors"),
+        "config": _checksum(folder / "config.json"),
         "corpora": {s: list(options.corpora[s]) for s in sources},
         "scoring": SCORING,
+        "precision": precision,
     }
-    cache = folder / SCORES_NAME
+    cache = folder / (SCORES_NAME if precision == "float32" else f"compare_scores-{precision}.json")
     if cache.is_file():
         saved = json.loads(cache.read_text(encoding="utf-8"))
         if saved.get("key") == key:
             return saved["scores"], saved["counts"]
     import argmine
 
-    miner = argmine.load(str(folder), precision="float32")
+    miner = argmine.load(str(folder), precision=precision)
     scores, counts = dev_scores(miner, sources, options.corpora)
     record = {"key": key, "scores": scores, "counts": counts}
     cache.write_text(json.dumps(record) + "\n", encoding="utf-8")
@@ -382,18 +387,23 @@ def compare(config_a: str | Path, config_b: str | Path, options: CompareOptions)
 
 
 def compare_models(
-    folder_a: str | Path, folder_b: str | Path, options: CompareOptions | None = None
+    folder_a: str | Path,
+    folder_b: str | Path,
+    options: CompareOptions | None = None,
+    precisions: tuple[str, str] = ("float32", "float32"),
 ) -> dict[str, Any]:
-    """Two trained models (a soup against the shipped model, say) on the same dev documents:
-    the report of :func:`compare` with one model a side, so the paired bootstrap over
-    documents is the only interval (there is no seed spread to show)."""
+    """Two trained models (a soup against the shipped model, say), or one model in two
+    ``precisions`` (float32 against int8), on the same dev documents: the report of
+    :func:`compare` with one model a side, so the paired bootstrap over documents is the only
+    interval (there is no seed spread to show)."""
     options = options or CompareOptions(cv=False)
     if MICROTEXTS in options.sources():
         raise ValueError("cross-validation trains a recipe; two trained models have none")
     sides = []
-    for folder in (Path(folder_a), Path(folder_b)):
-        runs = RecipeRuns(name=folder.name, config_file=str(folder), folders=[str(folder)])
-        scores, counts = score_model(folder, options)
+    for folder, precision in zip((Path(folder_a), Path(folder_b)), precisions, strict=True):
+        name = folder.name if precision == "float32" else f"{folder.name} ({precision})"
+        runs = RecipeRuns(name=name, config_file=str(folder), folders=[str(folder)])
+        scores, counts = score_model(folder, options, precision)
         runs.scores.append(scores)
         runs.counts.append(counts)
         sides.append(runs)

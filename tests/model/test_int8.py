@@ -7,7 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from argmine.model.int8 import FirstTokenApart, InputMaxima, Smoothed, smoothing_scales
+from argmine.model.int8 import (
+    FirstTokenApart,
+    InputMaxima,
+    OutliersApart,
+    Smoothed,
+    outlier_channels,
+    smoothing_scales,
+)
 from argmine.runtime import int8_supported, quantize_linear_layers
 
 pytestmark = pytest.mark.skipif(not int8_supported(), reason="int8 needs an x86 CPU")
@@ -98,3 +105,31 @@ def test_only_layers_with_maxima_are_smoothed():
     maxima = {"1": torch.ones(16)}
     layers = quantize_linear_layers(_layers(), input_maxima=maxima)
     assert not isinstance(layers[0], Smoothed) and isinstance(layers[1], Smoothed)
+
+
+def test_float_layers_stay_float32_and_a_pattern_that_matches_nothing_is_an_error():
+    layers = quantize_linear_layers(_layers(), keep_float=["1"])
+    assert type(layers[1]) is nn.Linear and type(layers[0]) is not nn.Linear
+    with pytest.raises(ValueError, match="no linear layer"):
+        quantize_linear_layers(_layers(), keep_float=["*.output.dense"])
+
+
+def test_loud_channels_apart_run_in_float32_and_the_rest_in_int8():
+    reference, x = _layers()[:1], _loud_channel_inputs()
+    maxima = {"0": x.abs().amax(dim=(0, 1))}
+    assert outlier_channels(maxima["0"], ratio=6.0).tolist() == [5]
+    plain = quantize_linear_layers(_layers()[:1])
+    apart = quantize_linear_layers(_layers()[:1], input_maxima=maxima, outlier_ratio=6.0)
+    assert isinstance(apart[0], OutliersApart)
+    with torch.no_grad():
+        expected = reference(x)
+        plain_error = float((plain(x) - expected).abs().mean())
+        apart_error = float((apart(x) - expected).abs().mean())
+    assert apart_error < plain_error / 10
+    quiet = {"0": torch.ones(16)}  # no loud channel: a plain int8 layer
+    assert not isinstance(
+        quantize_linear_layers(_layers()[:1], input_maxima=quiet, outlier_ratio=6.0)[0],
+        OutliersApart,
+    )
+    with pytest.raises(ValueError, match="outlier ratio"):
+        outlier_channels(maxima["0"], ratio=0.5)

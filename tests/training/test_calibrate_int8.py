@@ -11,7 +11,7 @@ import pytest
 
 import argmine
 from argmine.hub.folders import INT8_CALIBRATION_NAME, ModelLoadError
-from argmine.model.int8 import Smoothed
+from argmine.model.int8 import OutliersApart, Smoothed
 from argmine.runtime import int8_supported
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "training"))
@@ -60,3 +60,18 @@ def test_a_missing_calibration_is_a_load_error_and_remove_undoes_it(calibrated):
         isinstance(m, Smoothed)
         for m in argmine.load(calibrated, precision="int8").model.encoder.modules()
     )
+
+
+def test_outliers_apart_replace_smoothing_and_remove_undoes_them(calibrated, tiny_graphs):
+    assert calibrate_int8.main([str(calibrated), "--outliers", "1.5", "--comments", "3"]) == 0
+    config = json.loads((calibrated / "config.json").read_text())
+    assert config["int8_outlier_ratio"] == 1.5 and "int8_smoothing" not in config
+    miner = argmine.load(calibrated, precision="int8")
+    layers = list(miner.model.encoder.modules())
+    assert any(isinstance(m, OutliersApart) for m in layers)
+    assert not any(isinstance(m, Smoothed) for m in layers)
+    assert miner.parse(tiny_graphs[0].text).text == tiny_graphs[0].text
+    assert calibrate_int8.main([str(calibrated), "--remove"]) == 0
+    assert "int8_outlier_ratio" not in json.loads((calibrated / "config.json").read_text())
+    with pytest.raises(SystemExit):
+        calibrate_int8.main([str(calibrated), "--outliers", "0.5"])

@@ -195,7 +195,7 @@ def test_two_model_folders_are_compared_on_the_same_documents(tmp_path, monkeypa
     }
     link_f1 = {"shipped": 0.5, "soup": 0.75}
 
-    def canned_scores(folder, options):
+    def canned_scores(folder, options, precision="float32"):
         name = Path(folder).name
         return {"link_f1": link_f1[name]}, {"link_f1": counts[name]}
 
@@ -216,6 +216,32 @@ def test_two_model_folders_are_compared_on_the_same_documents(tmp_path, monkeypa
     assert "| measure | A | B | B - A | B - A paired bootstrap 95% |" in table
     assert "| CDCP dev, given units: link F1 | 0.500 | 0.750 | +0.250 | " in table
     assert "the higher primary measure" in capsys.readouterr().out
+
+
+def test_one_model_in_two_precisions(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "training"))
+    import compare as script  # training/compare.py
+
+    counts = {"float32": [[[1, 1, 1]], [[1, 1, 1]]], "int8": [[[0, 1, 1]], [[1, 1, 1]]]}
+    asked = []
+
+    def canned_scores(folder, options, precision="float32"):
+        asked.append(precision)
+        return {"link_f1": 1.0 if precision == "float32" else 0.5}, {"link_f1": counts[precision]}
+
+    monkeypatch.setattr(comparison, "score_model", canned_scores)
+    model = _canned_model(tmp_path / "model")
+    out = tmp_path / "report"
+    args = [str(model), str(model), "--skip-cv", "--measures", "link_f1", "-o", str(out)]
+    assert script.main([*args, "--precisions", "float32", "int8"]) == 0
+    assert asked == ["float32", "int8"]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert (record["a"]["name"], record["b"]["name"]) == ("model", "model (int8)")
+    assert record["measures"][0]["difference"]["per_seed"] == pytest.approx([-0.5])
+    with pytest.raises(SystemExit):  # recipes train in float32: no precisions for them
+        config = tmp_path / "recipe.json"
+        config.write_text("{}")
+        script.main([str(config), str(config), "--skip-cv", "--precisions", "float32", "int8"])
 
 
 def test_a_config_against_a_model_folder_is_refused(tmp_path, tiny_graphs):
