@@ -372,11 +372,23 @@ def _storage_section(config: dict[str, Any]) -> str:
         if config.get("lora")
         else "every weight but the frozen word embeddings, which are read from the base encoder"
     )
+    calibration = ""
+    if config.get("int8_smoothing") or config.get("int8_outlier_ratio"):
+        how = (
+            f"input channels louder than {config['int8_outlier_ratio']:g}x the median in float32"
+            if config.get("int8_outlier_ratio")
+            else f"smoothing {config['int8_smoothing']}"
+        )
+        calibration = (
+            "`int8_calibration.safetensors` (each encoder linear layer's largest input per "
+            f'channel on CDCP train comments: `precision="int8"` runs {how}; written by '
+            "`training/calibrate_int8.py`, which follows training), "
+        )
     return (
         "## Files\n"
         f"`config.json` (architecture and labels), `model.safetensors` (float16: {stored} "
         f"`{config.get('base_model')}` and checked against sha256 `{checksum[:16]}...` on load), "
-        "tokenizer files, `training_config.json`, `results/`.\n"
+        f"{calibration}tokenizer files, `training_config.json`, `results/`.\n"
     )
 
 

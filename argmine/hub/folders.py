@@ -15,7 +15,8 @@ from typing import Any
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 INT8_CALIBRATION_NAME = "int8_calibration.safetensors"
-"""Optional: per-channel activation maxima that smooth int8 (``ModelConfig.int8_smoothing``)."""
+"""Optional: per-channel activation maxima that calibrate int8 (``ModelConfig.int8_smoothing``,
+``ModelConfig.int8_outlier_ratio``)."""
 CARD_NAME = "README.md"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME, *TOKENIZER_FILES)

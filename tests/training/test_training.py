@@ -487,6 +487,18 @@ def test_the_model_card_of_a_fetched_base_says_how_to_fetch_it_and_shows_its_not
     assert "fetch-base" not in card and "## Notes" not in card
 
 
+def test_the_model_card_lists_an_int8_calibration_and_what_it_does(tmp_path):
+    from argmine.hub.cards import render_model_card
+
+    config = {"name": "accurate", "base_model": "all-mpnet-base-v2", "lora": {"r": 16}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert "int8_calibration.safetensors" not in render_model_card(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(dict(config, int8_outlier_ratio=3.0)))
+    card = render_model_card(tmp_path)
+    assert "`int8_calibration.safetensors`" in card
+    assert "louder than 3x the median in float32" in card
+
+
 def test_batches_by_kind_never_mix_argument_documents_with_counterfactual_sentences():
     import random
     from types import SimpleNamespace
