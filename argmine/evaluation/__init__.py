@@ -8,7 +8,9 @@
 - :mod:`argmine.evaluation.plots`: the plots of ``argmine evaluate --plots`` (matplotlib);
 - :mod:`argmine.evaluation.lengths`: link figures by document length (dev comments joined into
   article-length texts);
-- :mod:`argmine.evaluation.promises`: the project's promises on the ContactPoint article.
+- :mod:`argmine.evaluation.promises`: the project's promises on the ContactPoint article;
+- :mod:`argmine.evaluation.paired`: dev measures with per-document counts, for comparing two
+  models on the same documents (``training/compare.py``).
 """
 
 from argmine.evaluation.report import format_report

@@ -292,32 +292,48 @@ def end_to_end_scores(
     gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
 ) -> dict[str, Any]:
     """Component F1 (overlap and exact) per type and macro, and relation F1 on matched ends."""
-    pairs = list(zip(gold, pred, strict=True))
-    rules = {"overlap": lambda text, g, p: overlap_match(g, p), "exact": exact_match}
-    matches = {
-        name: [match_components(g, p, partial(rule, g.text)) for g, p in pairs]
-        for name, rule in rules.items()
+    per_document = [end_to_end_counts(g, p) for g, p in zip(gold, pred, strict=True)]
+    totals = {
+        key: np.sum([doc[key] for doc in per_document], axis=0, dtype=int).reshape(-1, 3)
+        for key in ("component_overlap", "component_exact", "relation")
     }
-    n_gold = Counter(c.type for g in gold for c in g.components)
-    n_pred = Counter(c.type for p in pred for c in p.components)
     scores: dict[str, Any] = {}
-    for name, matched in matches.items():
-        tp = Counter()
-        for (g, _), m in zip(pairs, matched, strict=True):
-            gold_types = {c.id: c.type for c in g.components}
-            tp.update(gold_types[gold_id] for gold_id in m.values())
-        per_type = {t: prf(tp[t], n_pred[t], n_gold[t]) for t in COMPONENT_TYPES if n_gold[t]}
-        scores[f"component_{name}"] = {
+    for key in ("component_overlap", "component_exact"):
+        per_type = {
+            t: prf(*map(int, counts))
+            for t, counts in zip(COMPONENT_TYPES, totals[key], strict=True)
+            if counts[2]
+        }
+        scores[key] = {
             "per_type": per_type,
             "macro_f1": sum(v["f1"] for v in per_type.values()) / max(len(per_type), 1),
         }
-    overlap = zip(pairs, matches["overlap"], strict=True)
-    scores["relation"] = prf(
-        sum(_matched_relations(g, p, m) for (g, p), m in overlap),
-        sum(len(p.relations) for p in pred),
-        sum(len(g.relations) for g in gold),
-    )
+    scores["relation"] = prf(*map(int, totals["relation"][0]))
     return scores
+
+
+def end_to_end_counts(gold: ArgumentGraph, pred: ArgumentGraph) -> dict[str, list[list[int]]]:
+    """One document's ``[tp, predicted, gold]``: per component type under overlap and exact
+    matching, and for relations (ends matched by overlap). Summed over documents they give
+    :func:`end_to_end_scores`; resampled, its paired bootstrap (``training/compare.py``)."""
+    rules = {"overlap": lambda g, p: overlap_match(g, p), "exact": partial(exact_match, gold.text)}
+    gold_types = {c.id: c.type for c in gold.components}
+    counts: dict[str, list[list[int]]] = {}
+    for name, rule in rules.items():
+        matched = match_components(gold, pred, rule)
+        tp = Counter(gold_types[gold_id] for gold_id in matched.values())
+        counts[f"component_{name}"] = [
+            [
+                tp[t],
+                sum(c.type == t for c in pred.components),
+                sum(c.type == t for c in gold.components),
+            ]
+            for t in COMPONENT_TYPES
+        ]
+        if name == "overlap":
+            relations = _matched_relations(gold, pred, matched)
+            counts["relation"] = [[relations, len(pred.relations), len(gold.relations)]]
+    return counts
 
 
 def _matched_relations(gold: ArgumentGraph, pred: ArgumentGraph, matched: dict[str, str]) -> int:

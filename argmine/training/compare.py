@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from argmine.evaluation.paired import argument_measures, counterfactual_measures
 from argmine.graph import ArgumentGraph
 from argmine.training.config import CorpusSelection, TrainConfig
 
@@ -35,9 +36,10 @@ CORPORA: dict[str, tuple[str, str | None]] = {
 }
 """Where each source's documents come from: corpus name (or path) and split."""
 SCORES_NAME = "compare_scores.json"
-SCORING = 2
-"""Bumped when the pipeline decodes the same weights differently, so cached scores are redone:
-2, counterfactual halves joined into one unit (decoding ``join_counterfactual_halves``)."""
+SCORING = 3
+"""Bumped when the pipeline decodes the same weights differently, or the cache holds other
+counts, so cached scores are redone: 2, counterfactual halves joined into one unit (decoding
+``join_counterfactual_halves``); 3, per-document end-to-end counts for the bootstrap."""
 DEFAULT_CHECKPOINT_EVERY = 100
 """Steps between checkpoints of a comparison run that sets none (a killed run loses less)."""
 
@@ -71,7 +73,14 @@ PRIMARY = ("link_f1", "component_macro_f1", "central_claim_macro_f1")
 """The primary measure is the mean of these (those that were measured): fixed before any
 comparison was run, so the decision rule cannot be fitted to the numbers."""
 PRIMARY_LABEL = "primary: mean of CDCP link F1, component macro-F1, microtexts central claim"
-BOOTSTRAP_COUNTS = ("component_macro_f1", "link_f1", "proposition_type_macro_f1", "detection_f1")
+BOOTSTRAP_COUNTS = (
+    "component_macro_f1",
+    "link_f1",
+    "proposition_type_macro_f1",
+    "e2e_component_exact_f1",
+    "e2e_relation_f1",
+    "detection_f1",
+)
 """Measures whose per-document counts are kept, for the paired bootstrap over documents."""
 
 
@@ -209,76 +218,6 @@ def dev_scores(
         scores.update(s)
         counts.update(c)
     return scores, counts
-
-
-def argument_measures(miner, gold: Sequence[ArgumentGraph]) -> tuple[dict, dict]:
-    """Given-units and end-to-end measures on argument documents, and per-document counts."""
-    from argmine.evaluation.scores import _document_counts, end_to_end_scores, given_units_scores
-
-    texts = [g.text for g in gold]
-    segments = [[(c.start, c.end) for c in g] for g in gold]
-    given = list(miner.pipe(texts, segments=segments))
-    predicted = list(miner.pipe(texts))
-    labels = miner.config.proposition_labels
-    units = given_units_scores(gold, given, labels)
-    e2e = end_to_end_scores(gold, predicted)
-    scores = {
-        "component_macro_f1": units["component_macro_f1"],
-        "link_f1": units["link"]["f1"],
-        "e2e_component_exact_f1": e2e["component_exact"]["macro_f1"],
-        "e2e_relation_f1": e2e["relation"]["f1"],
-    }
-    per_doc = [_document_counts(g, p) for g, p in zip(gold, given, strict=True)]
-    counts = {
-        "component_macro_f1": [doc[:-1] for doc in per_doc],
-        "link_f1": [doc[-1:] for doc in per_doc],
-    }
-    if "proposition_type" in units:
-        scores["proposition_type_macro_f1"] = units["proposition_type"]["macro_f1"]
-        counts["proposition_type_macro_f1"] = [
-            _label_counts(g, p, labels) for g, p in zip(gold, given, strict=True)
-        ]
-    return scores, counts
-
-
-def _label_counts(gold: ArgumentGraph, pred: ArgumentGraph, labels: Sequence[str]) -> list:
-    """``[tp, predicted, gold]`` per proposition label over the units with a gold label among
-    ``labels`` (the units :func:`argmine.evaluation.proposition_type_scores` counts)."""
-    pairs = [
-        (g.attributes.get("native_label"), p.attributes.get("proposition_type"))
-        for g, p in zip(gold, pred, strict=True)
-        if g.attributes.get("native_label") in labels
-    ]
-    return [
-        [
-            sum(g == p == k for g, p in pairs),
-            sum(p == k for _, p in pairs),
-            sum(g == k for g, _ in pairs),
-        ]
-        for k in labels
-    ]
-
-
-def counterfactual_measures(miner, gold: Sequence[ArgumentGraph]) -> tuple[dict, dict]:
-    """Detection and antecedent/consequent exact F1 on sentences given as one unit each."""
-    from argmine.evaluation import counterfactual_scores
-
-    texts = [g.text for g in gold]
-    predicted = list(miner.pipe(texts, segments=[[(0, len(t))] for t in texts]))
-    cf = counterfactual_scores(gold, predicted)
-    scores = {
-        "detection_f1": cf["detection"]["f1"],
-        "antecedent_exact_f1": cf["antecedent_exact"]["f1"],
-        "consequent_exact_f1": cf["consequent_exact"]["f1"],
-    }
-    detection = []
-    for g, p in zip(gold, predicted, strict=True):
-        if 1 not in g.metadata.get("subtasks", [1]):
-            continue
-        guess = bool(p.components and p.components[0].attributes.get("counterfactual"))
-        actual = bool(g.metadata.get("counterfactual"))
-        detection.append([[int(guess and actual), int(guess), int(actual)]])
-    return scores, {"detection_f1": detection}
 
 
 def cross_validation_scores(

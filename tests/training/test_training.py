@@ -17,8 +17,9 @@ from argmine.evaluation import (
     given_units_scores,
     microtext_scores,
 )
-from argmine.evaluation.matching import overlap_match
-from argmine.graph import ArgumentGraph, Component
+from argmine.evaluation.matching import overlap_match, prf
+from argmine.evaluation.scores import end_to_end_counts
+from argmine.graph import COMPONENT_TYPES, ArgumentGraph, Component
 from argmine.training import TrainConfig, WeightAverage, make_example, structure_targets
 
 TINY_CONFIG = {
@@ -365,6 +366,19 @@ def test_end_to_end_counts_a_half_overlapping_span_but_not_a_short_one():
     assert e2e["component_overlap"]["per_type"]["conclusion"]["f1"] == 1.0
     assert e2e["component_overlap"]["per_type"]["claim"]["precision"] == 0.0
     assert e2e["component_exact"]["per_type"]["conclusion"]["f1"] == 0.0
+
+
+def test_end_to_end_counts_per_document_add_up_to_the_scores():
+    predicted = ArgumentGraph(
+        TEXT, [Component("x", 0, 6, TEXT[0:6], "conclusion"), Component("y", 11, 13, "B ", "claim")]
+    )
+    gold, pred = [GOLD[0], GOLD[0]], [predicted, GOLD[0]]
+    per_document = [end_to_end_counts(g, p) for g, p in zip(gold, pred, strict=True)]
+    assert per_document[1]["relation"][0][0] == len(GOLD[0].relations)  # itself: all found
+    assert per_document[0]["component_exact"][COMPONENT_TYPES.index("conclusion")][0] == 0
+    e2e = end_to_end_scores(gold, pred)
+    tp, n_pred, n_gold = (sum(doc["relation"][0][k] for doc in per_document) for k in range(3))
+    assert e2e["relation"] == prf(tp, n_pred, n_gold)
 
 
 class _Oracle:
