@@ -71,10 +71,10 @@ class ArgumentMiner:
         model.encoder = apply_precision(
             model.encoder,
             self.precision,
-            model.config.int8_smoothing,
-            model.int8_calibration,
-            model.config.int8_float_layers,
-            model.config.int8_outlier_ratio,
+            smoothing=model.config.int8_smoothing,
+            input_maxima=model.int8_calibration,
+            float_layers=model.config.int8_float_layers,
+            outlier_ratio=model.config.int8_outlier_ratio,
         )
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer

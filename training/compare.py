@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or args.root / f"{args.a.stem}-vs-{args.b.stem}"
     output.parent.mkdir(parents=True, exist_ok=True)
     table = markdown_table(record)
-    record["chosen"] = record[choose(record)]["config_file"]
+    same_precision = args.precisions == ["float32", "float32"]
+    record["chosen"] = record[choose(record)]["config_file"] if same_precision else None
     record["command"] = "python training/compare.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
@@ -114,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     output.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(table)
     which = "primary measure" if all(models) else "seed mean on the primary measure"
-    print(f"rule: {record['chosen']} (the higher {which})")
+    if same_precision:  # one model in two precisions: the cost is read, nothing is chosen
+        print(f"rule: {record['chosen']} (the higher {which})")
     print(f"wrote {output.with_suffix('.md')} and {output.with_suffix('.json')}")
     return 0
 

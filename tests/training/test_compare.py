@@ -237,6 +237,7 @@ def test_one_model_in_two_precisions(tmp_path, monkeypatch):
     assert asked == ["float32", "int8"]
     record = json.loads(out.with_suffix(".json").read_text())
     assert (record["a"]["name"], record["b"]["name"]) == ("model", "model (int8)")
+    assert record["chosen"] is None
     assert record["measures"][0]["difference"]["per_seed"] == pytest.approx([-0.5])
     with pytest.raises(SystemExit):  # recipes train in float32: no precisions for them
         config = tmp_path / "recipe.json"
