@@ -27,12 +27,14 @@ Precisions (``argmine.load(precision=...)``):
   95.5% of the default's float32 units (still changing the article's) in 0.68-0.75x float32's time
   (plain int8 0.60-0.64x; four quiet runs of ``benchmarks/precision_units.py --precision
   bfloat16`` on 2 cores of an AVX-512 Xeon, where bfloat16 took 0.74-0.79x and kept every unit),
-  so ``int8`` stays PyTorch's plain dynamic quantization and no model names it. A model folder
-  may carry a calibration (``training/calibrate_int8.py``: per-channel activation maxima and
-  ``int8_smoothing`` in its config), and then ``int8`` is smoothed SmoothQuant-style
-  (:class:`argmine.model.int8.Smoothed`): on the accurate model, where plain int8 kept 18% of
-  float32's units (0.1.0), alpha 0.75 with the first token apart keeps 87.6% on CDCP dev
-  (end-to-end exact F1 -0.002), still short of the 99% a ``cpu_precision`` needs.
+  so no model names ``int8`` as its ``cpu_precision``. A model folder may carry a calibration
+  (``training/calibrate_int8.py``: per-channel activation maxima, and ``int8_smoothing`` or
+  ``int8_outlier_ratio`` in its config), and then ``int8`` is smoothed SmoothQuant-style
+  (:class:`argmine.model.int8.Smoothed`) or runs the loud input channels in float32
+  (:class:`argmine.model.int8.OutliersApart`). The accurate model ships the latter (ratio 3):
+  96.6% of float32's CDCP dev units and every unit of the article at 1.65x float32's speed on
+  2 AVX2 cores, where plain int8 kept 30% (smoothing: 87.6%); still short of the 99% a
+  ``cpu_precision`` needs (training/README, "int8 for the accurate model").
 
 Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a loading choice.
 """
@@ -162,18 +164,17 @@ def apply_precision(
     or with its loud input channels in float32 (``outlier_ratio``, a model's
     ``int8_outlier_ratio``), by the calibration ``input_maxima`` where the model has them,
     keeping the linear layers that match ``float_layers`` (``int8_float_layers``) in float32."""
-    if precision == "int8" and input_maxima and (smoothing or outlier_ratio):
+    if precision == "int8":
+        calibrated = bool(smoothing or outlier_ratio)  # maxima alone say nothing of their use
         smoothing = smoothing or {}
         return quantize_linear_layers(
             encoder,
             keep_float=float_layers,
             first_token=str(smoothing.get("first_token", "with-the-rest")),
-            input_maxima=input_maxima,
+            input_maxima=input_maxima if calibrated else None,
             alpha=float(smoothing.get("alpha", 0.5)),  # type: ignore[arg-type]
             outlier_ratio=outlier_ratio,
         )
-    if precision == "int8":
-        return quantize_linear_layers(encoder, keep_float=float_layers)
     if precision == "bfloat16":
         import torch
 

@@ -1,13 +1,16 @@
-"""Calibrate a model's int8 smoothing: the activation maxima ``precision="int8"`` smooths with.
+"""Calibrate a model's int8: the activation maxima ``precision="int8"`` smooths with, or that
+pick the input channels it runs in float32.
 
+    python training/calibrate_int8.py models/argmine-mpnet-policy --outliers 3  # as shipped
     python training/calibrate_int8.py runs/mpnet/13 --alpha 0.75 --first-token apart
-    python training/calibrate_int8.py runs/mpnet/13 --outliers 6   # loud channels in float32
     python training/calibrate_int8.py FOLDER --remove      # back to plain dynamic int8
 
 Runs the model in float32 over the first ``--comments`` CDCP train comments (training texts, so
 the dev set that judges int8 stays out of its calibration), records each encoder linear layer's
 largest absolute input per channel (:class:`argmine.model.int8.InputMaxima`), and writes them to
-the folder's ``int8_calibration.safetensors`` with ``int8_smoothing`` in its ``config.json``.
+the folder's ``int8_calibration.safetensors`` with ``int8_smoothing`` or (``--outliers``)
+``int8_outlier_ratio`` in its ``config.json``; with ``--outliers`` it prints how many channels
+that puts in float32.
 The trained weights are not touched; float32 and bfloat16 ignore both. Judge the result with
 ``python benchmarks/precision_units.py --model FOLDER --only int8`` and ``argmine evaluate
 --model FOLDER --precision int8``.
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import argmine
     from argmine.hub.folders import CONFIG_NAME, INT8_CALIBRATION_NAME
-    from argmine.training.int8_calibration import cdcp_train_maxima
+    from argmine.training.int8_calibration import cdcp_train_maxima, outlier_summary
 
     config_path = args.model / CONFIG_NAME
     config = json.loads(config_path.read_text())
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         config["int8_outlier_ratio"] = args.outliers
         config.pop("int8_smoothing", None)
-        how = f"int8_outlier_ratio {args.outliers}"
+        how = f"int8_outlier_ratio {args.outliers}: {outlier_summary(maxima, args.outliers)}"
     config_path.write_text(json.dumps(config, indent=2) + "\n")
     print(
         f"{args.model / INT8_CALIBRATION_NAME}: {len(maxima)} layers calibrated on "

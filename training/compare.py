@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or args.root / f"{args.a.stem}-vs-{args.b.stem}"
     output.parent.mkdir(parents=True, exist_ok=True)
     table = markdown_table(record)
-    same_precision = args.precisions == ["float32", "float32"]
+    same_precision = args.precisions[0] == args.precisions[1]
     record["chosen"] = record[choose(record)]["config_file"] if same_precision else None
     record["command"] = "python training/compare.py " + " ".join(
         sys.argv[1:] if argv is None else argv

@@ -19,8 +19,8 @@ def argument_measures(miner, gold: Sequence[ArgumentGraph]) -> tuple[dict, dict]
     from argmine.evaluation.scores import (
         _document_counts,
         end_to_end_counts,
-        end_to_end_scores,
         given_units_scores,
+        scores_from_end_to_end_counts,
     )
 
     texts = [g.text for g in gold]
@@ -29,7 +29,8 @@ def argument_measures(miner, gold: Sequence[ArgumentGraph]) -> tuple[dict, dict]
     predicted = list(miner.pipe(texts))
     labels = miner.config.proposition_labels
     units = given_units_scores(gold, given, labels)
-    e2e = end_to_end_scores(gold, predicted)
+    per_doc_e2e = [end_to_end_counts(g, p) for g, p in zip(gold, predicted, strict=True)]
+    e2e = scores_from_end_to_end_counts(per_doc_e2e)  # matched once, scored and resampled
     scores = {
         "component_macro_f1": units["component_macro_f1"],
         "link_f1": units["link"]["f1"],
@@ -37,7 +38,6 @@ def argument_measures(miner, gold: Sequence[ArgumentGraph]) -> tuple[dict, dict]
         "e2e_relation_f1": e2e["relation"]["f1"],
     }
     per_doc = [_document_counts(g, p) for g, p in zip(gold, given, strict=True)]
-    per_doc_e2e = [end_to_end_counts(g, p) for g, p in zip(gold, predicted, strict=True)]
     counts = {
         "component_macro_f1": [doc[:-1] for doc in per_doc],
         "link_f1": [doc[-1:] for doc in per_doc],

@@ -292,7 +292,13 @@ def end_to_end_scores(
     gold: Sequence[ArgumentGraph], pred: Sequence[ArgumentGraph]
 ) -> dict[str, Any]:
     """Component F1 (overlap and exact) per type and macro, and relation F1 on matched ends."""
-    per_document = [end_to_end_counts(g, p) for g, p in zip(gold, pred, strict=True)]
+    return scores_from_end_to_end_counts(
+        [end_to_end_counts(g, p) for g, p in zip(gold, pred, strict=True)]
+    )
+
+
+def scores_from_end_to_end_counts(per_document: Sequence[dict[str, list]]) -> dict[str, Any]:
+    """:func:`end_to_end_scores` from documents' :func:`end_to_end_counts` (summed)."""
     totals = {
         key: np.sum([doc[key] for doc in per_document], axis=0, dtype=int).reshape(-1, 3)
         for key in ("component_overlap", "component_exact", "relation")

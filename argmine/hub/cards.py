@@ -373,11 +373,12 @@ def _storage_section(config: dict[str, Any]) -> str:
         else "every weight but the frozen word embeddings, which are read from the base encoder"
     )
     calibration = ""
-    if config.get("int8_smoothing") or config.get("int8_outlier_ratio"):
+    ratio, smoothing = config.get("int8_outlier_ratio"), config.get("int8_smoothing")
+    if ratio or smoothing:
         how = (
-            f"input channels louder than {config['int8_outlier_ratio']:g}x the median in float32"
-            if config.get("int8_outlier_ratio")
-            else f"smoothing {config['int8_smoothing']}"
+            f"input channels louder than {ratio:g}x the median in float32"
+            if ratio
+            else f"smoothing {smoothing}"
         )
         calibration = (
             "`int8_calibration.safetensors` (each encoder linear layer's largest input per "

@@ -57,7 +57,7 @@ class OutliersApart(nn.Module):
 
     A trained transformer's outliers sit in a handful of fixed input channels (in the accurate
     model, 1-4 per layer reach more than 6x the median channel's maximum on CDCP train, up to
-    55x, in 29 of its 72 linear layers). Dynamic quantization takes one scale for the whole
+    47x, in 29 of its 72 linear layers). Dynamic quantization takes one scale for the whole
     input, so those channels round every other one coarsely. Here they are zeroed in the
     quantized layer's input and their share of the product is added in float32 (the
     mixed-precision decomposition of Dettmers et al. 2022, https://arxiv.org/abs/2208.07339,

@@ -66,6 +66,11 @@ def test_single_tokens_and_unknown_modes():
         quantize_linear_layers(_layers(), first_token="first")
 
 
+def _mean_error(model: nn.Module, reference: nn.Module, x: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((model(x) - reference(x)).abs().mean())
+
+
 def _loud_channel_inputs() -> torch.Tensor:
     torch.manual_seed(2)
     x = torch.randn(3, 6, 16)
@@ -81,11 +86,7 @@ def test_smoothing_quiets_a_loud_input_channel():
     plain = quantize_linear_layers(_layers()[:1])
     smoothed = quantize_linear_layers(_layers()[:1], input_maxima=maxima.by_layer, alpha=0.5)
     assert isinstance(smoothed[0], Smoothed)
-    with torch.no_grad():
-        expected = reference(x)
-        plain_error = float((plain(x) - expected).abs().mean())
-        smoothed_error = float((smoothed(x) - expected).abs().mean())
-    assert smoothed_error < plain_error / 2
+    assert _mean_error(smoothed, reference, x) < _mean_error(plain, reference, x) / 2
 
 
 def test_smoothing_scales_keep_the_product_and_check_their_inputs():
@@ -121,11 +122,7 @@ def test_loud_channels_apart_run_in_float32_and_the_rest_in_int8():
     plain = quantize_linear_layers(_layers()[:1])
     apart = quantize_linear_layers(_layers()[:1], input_maxima=maxima, outlier_ratio=6.0)
     assert isinstance(apart[0], OutliersApart)
-    with torch.no_grad():
-        expected = reference(x)
-        plain_error = float((plain(x) - expected).abs().mean())
-        apart_error = float((apart(x) - expected).abs().mean())
-    assert apart_error < plain_error / 10
+    assert _mean_error(apart, reference, x) < _mean_error(plain, reference, x) / 10
     quiet = {"0": torch.ones(16)}  # no loud channel: a plain int8 layer
     assert not isinstance(
         quantize_linear_layers(_layers()[:1], input_maxima=quiet, outlier_ratio=6.0)[0],

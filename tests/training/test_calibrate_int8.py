@@ -75,3 +75,15 @@ def test_outliers_apart_replace_smoothing_and_remove_undoes_them(calibrated, tin
     assert "int8_outlier_ratio" not in json.loads((calibrated / "config.json").read_text())
     with pytest.raises(SystemExit):
         calibrate_int8.main([str(calibrated), "--outliers", "0.5"])
+
+
+def test_the_outlier_summary_counts_the_channels_that_run_in_float32():
+    import torch
+
+    from argmine.training.int8_calibration import outlier_summary
+
+    maxima = {"encoder.layer.0.output.dense": torch.tensor([1.0, 1.0, 1.0, 9.0])}
+    maxima["encoder.layer.1.output.dense"] = torch.ones(4)
+    summary = outlier_summary(maxima, ratio=3)
+    assert summary.startswith("1 of 8 input channels above 3x their layer's median, in 1 of 2")
+    assert "encoder.layer.N.output.dense 9x" in summary
