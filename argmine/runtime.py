@@ -207,9 +207,9 @@ def quantize_linear_layers(
     ``outlier_ratio``, computes their input channels louder than that many times the median
     channel in float32 instead (:class:`argmine.model.int8.OutliersApart`). Converted in place:
     the float encoder is not copied first."""
-    import torch
     from torch import nn
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    from argmine.model.int8 import Int8Linear
 
     if first_token not in FIRST_TOKEN_MODES:
         raise ValueError(f"first_token must be one of {FIRST_TOKEN_MODES}, got {first_token!r}")
@@ -217,11 +217,7 @@ def quantize_linear_layers(
     unmatched = [p for p in keep_float if not any(fnmatch(name, p) for name in linear)]
     if unmatched:  # a mistyped pattern would quietly quantize the layer it meant to keep
         raise ValueError(f"no linear layer of the encoder matches {unmatched} (kept in float32)")
-    quantized = {
-        name: per_channel_dynamic_qconfig
-        for name in linear
-        if not any(fnmatch(name, p) for p in keep_float)
-    }
+    quantized = [name for name in linear if not any(fnmatch(name, p) for p in keep_float)]
     if outlier_ratio is None:
         inverse_scales = _smooth_weights(encoder, quantized, input_maxima or {}, alpha)
         outliers = {}
@@ -233,10 +229,9 @@ def quantize_linear_layers(
         if first_token == "float32"
         else {}
     )
-    with warnings.catch_warnings():  # torch.ao announces a successor; the kernels are the same
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*deprecated.*")
-        encoder = quantize_dynamic(encoder.eval(), quantized, dtype=torch.qint8, inplace=True)
+    encoder.eval()
+    for name in quantized:
+        encoder.set_submodule(name, Int8Linear.from_float(encoder.get_submodule(name)))
     if first_token != "with-the-rest":
         from argmine.model.int8 import FirstTokenApart
 

@@ -234,6 +234,11 @@ class TrainConfig:
     base: its weights are loaded, heads it lacks start fresh. For a second training stage."""
     freeze_encoder: bool = False
     """Train the heads only; the encoder keeps the weights it starts with."""
+    cache_frozen_states: bool = True
+    """With ``freeze_encoder``: compute each document's token states once (encoder in eval
+    mode, no dropout) and reuse them every epoch, so later epochs cost the heads only. False
+    runs the frozen encoder on every step, its dropout active (how frozen stages trained
+    before argmine 0.3.1)."""
     train: list[CorpusSelection] = field(default_factory=list)
     dev: list[CorpusSelection] = field(default_factory=list)
     epochs: float = 6

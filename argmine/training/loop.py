@@ -34,7 +34,12 @@ from argmine.training.checkpoints import (
 )
 from argmine.training.config import CorpusSelection, TrainConfig, changed_settings
 from argmine.training.examples import Example, make_example, span_view
-from argmine.training.losses import AuxiliaryHeads, batch_losses, proposition_class_weights
+from argmine.training.losses import (
+    AuxiliaryHeads,
+    FrozenEncoderStates,
+    batch_losses,
+    proposition_class_weights,
+)
 from argmine.training.stages import STAGES_NAME, earlier_stages, prepare_initial_stage
 from argmine.training.tuning import tune_decoding
 
@@ -154,6 +159,9 @@ class TrainingRun:
         self.steps_in_epoch = 0
         self.epoch_rng_state = random.Random(config.seed).getstate()
         self.tokens_seen = 0
+        self.frozen_states = (
+            FrozenEncoderStates() if config.freeze_encoder and config.cache_frozen_states else None
+        )
         self.proposition_weight = proposition_class_weights(
             config, [example for pool, _ in pools for example in pool]
         )
@@ -225,6 +233,7 @@ class TrainingRun:
                     self.auxiliary,
                     self.proposition_weight,
                     self.config.distill,
+                    self.frozen_states,
                 )
             (losses["total"] / len(group)).backward()
             for key, value in losses.items():

@@ -23,6 +23,7 @@ from torch import nn
 from argmine.model.counterfactuals import IGNORE
 from argmine.model.network import ArgumentModel
 from argmine.model.relations import link_targets
+from argmine.model.windows import DocumentEncoding
 from argmine.training.config import TrainConfig
 from argmine.training.distill import DISTILLED_HEADS, argument_terms, counterfactual_terms
 from argmine.training.examples import Example
@@ -175,6 +176,34 @@ def counterfactual_losses(
     return losses
 
 
+class FrozenEncoderStates:
+    """A frozen encoder's token states, computed once per document and reused every epoch.
+
+    The encoder runs in eval mode without gradients (no dropout: a frozen encoder is a fixed
+    feature extractor), lazily, on a document's first batch, so documents a sampled corpus never
+    draws cost nothing. Keyed by the encoding object, which an example keeps for the whole run.
+    """
+
+    def __init__(self) -> None:
+        self._states: dict[int, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __call__(
+        self, model: ArgumentModel, encodings: Sequence[DocumentEncoding]
+    ) -> list[torch.Tensor]:
+        missing = list({id(e): e for e in encodings if id(e) not in self._states}.values())
+        if missing:
+            training = model.encoder.training
+            model.encoder.eval()
+            with torch.no_grad():
+                states = model.encode(missing, max_tokens=TRAINING_TOKENS_PER_CALL)
+            model.encoder.train(training)
+            self._states.update({id(e): s for e, s in zip(missing, states, strict=True)})
+        return [self._states[id(e)] for e in encodings]
+
+
 def batch_losses(
     model: ArgumentModel,
     batch: Sequence[Example],
@@ -182,9 +211,11 @@ def batch_losses(
     auxiliary: AuxiliaryHeads | None = None,
     proposition_weight: torch.Tensor | None = None,
     distill: dict | None = None,
+    frozen_states: FrozenEncoderStates | None = None,
 ) -> dict[str, torch.Tensor]:
     """Each loss averaged over the batch's documents that have it (zero when none has), and
-    their weighted sum as ``total``.
+    their weighted sum as ``total``. ``frozen_states``: where a frozen encoder's token states
+    come from (computed once per document) instead of an encoder pass.
 
     Averaging over the documents that have a loss keeps a head's weight independent of how
     many documents of other corpora share its batch (a SemEval sentence teaches no unit tags).
@@ -192,7 +223,11 @@ def batch_losses(
     ``weight * temperature^2``, for the heads whose gold loss has a weight.
     """
     temperature = float(distill["temperature"]) if distill else None
-    states = model.encode([e.encoding for e in batch], max_tokens=TRAINING_TOKENS_PER_CALL)
+    encodings = [e.encoding for e in batch]
+    if frozen_states is not None:
+        states = frozen_states(model, encodings)
+    else:
+        states = model.encode(encodings, max_tokens=TRAINING_TOKENS_PER_CALL)
     per_doc = [
         example_losses(model, e, s, auxiliary, proposition_weight, temperature)
         for e, s in zip(batch, states, strict=True)

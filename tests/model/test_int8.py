@@ -10,6 +10,7 @@ from torch import nn
 from argmine.model.int8 import (
     FirstTokenApart,
     InputMaxima,
+    Int8Linear,
     OutliersApart,
     Smoothed,
     outlier_channels,
@@ -35,6 +36,23 @@ def _inputs() -> torch.Tensor:
 def _error_on_later_tokens(model: nn.Module, reference: nn.Module, x: torch.Tensor) -> float:
     with torch.no_grad():
         return float((model(x)[:, 1:] - reference(x)[:, 1:]).abs().max())
+
+
+def test_int8_linear_computes_what_torch_dynamic_quantization_does():
+    import warnings
+
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    x = _inputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torchs = quantize_dynamic(_layers(), {"0": per_channel_dynamic_qconfig}, torch.qint8)[0]
+    ours = quantize_linear_layers(_layers())[0]
+    assert isinstance(ours, Int8Linear) and not isinstance(ours, nn.Linear)
+    with torch.no_grad():
+        assert torch.equal(ours(x), torchs(x))
+    assert torch.equal(ours.bias(), _layers()[0].bias.detach())
+    assert "int8" in repr(ours)
 
 
 def test_a_loud_first_token_apart_keeps_the_other_tokens_precise():

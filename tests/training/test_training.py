@@ -529,3 +529,52 @@ def test_batches_by_kind_never_mix_argument_documents_with_counterfactual_senten
     assert sum(len(b) < 4 for b in batches) <= 2  # one short batch per kind at most
     mixed = length_bucketed_batches(examples, 4, random.Random(0))
     assert any(len({e.argument for e in b}) == 2 for b in mixed)
+
+
+def test_a_frozen_encoder_runs_once_per_document_in_eval_mode(tiny_miner, tiny_graphs):
+    from argmine.training.losses import FrozenEncoderStates
+
+    model = tiny_miner.model
+    encodings = [tiny_miner.encode(tiny_graphs[i % len(tiny_graphs)].text) for i in range(3)]
+    calls = []
+    hook = model.encoder.register_forward_hook(
+        lambda module, args, output: calls.append(module.training)
+    )
+    model.train()
+    try:
+        cache = FrozenEncoderStates()
+        first = cache(model, encodings[:2])
+        again = cache(model, [encodings[1], encodings[0], encodings[2], encodings[2]])
+    finally:
+        hook.remove()
+        model.eval()
+    assert calls == [False, False] and len(cache) == 3  # one pass per new batch, no dropout
+    assert model.encoder.training is False  # restored to the mode it was in (eval, above)
+    assert again[0] is first[1] and again[1] is first[0] and again[2] is again[3]
+    with torch.no_grad():
+        expected = model.encode(encodings[:2])
+    assert all(torch.equal(a, b) for a, b in zip(first, expected, strict=True))
+    assert not any(s.requires_grad for s in again)
+
+
+def test_a_frozen_stage_with_cached_states_trains_the_heads_only(tiny_graphs):
+    from argmine.training import train
+    from argmine.training.loop import initial_model, seed_everything
+
+    config = TrainConfig(
+        name="frozen", encoder_layers=1, max_steps=6, batch_size=2, head_lr=3e-3,
+        log_every=1000, freeze_encoder=True, seed=3,
+    )  # fmt: skip
+    lines: list[str] = []
+    miner = train(config, tiny_graphs, log=lines.append)
+    seed_everything(config.seed)  # the weights train() starts from
+    fresh = initial_model(config)
+    encoder = dict(miner.model.encoder.named_parameters())
+    for name, param in fresh.encoder.named_parameters():  # as stored (float16), unchanged
+        assert torch.equal(param.half(), encoder[name].half()), name
+    heads = dict(miner.model.named_parameters())
+    assert any(
+        not torch.equal(p, heads[n])
+        for n, p in fresh.named_parameters()
+        if not n.startswith("encoder.")
+    )
