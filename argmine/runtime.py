@@ -42,7 +42,6 @@ Training always runs in float32 (or bfloat16 autocast on a GPU); precision is a 
 from __future__ import annotations
 
 import platform
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatch
 from typing import TYPE_CHECKING

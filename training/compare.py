@@ -16,6 +16,12 @@ dev documents (a soup against the shipped model, say), with the paired bootstrap
     python training/compare.py runs/soup-default runs/soup-kind --skip-cv \\
         -o runs/compare/soup-default-vs-soup-kind
 
+several folders for B are the seeds of one recipe, each paired with model A (three second
+stages trained from the shipped model, say; the rows give B's seed mean and spread):
+
+    python training/compare.py runs/mpnet/13 runs/mpnet-link-stage/13 runs/mpnet-link-stage/14 \
+        runs/mpnet-link-stage/15 --skip-cv -o runs/compare/mpnet-vs-link-stage
+
 or one model folder twice, in float32 and in int8 (how much int8 costs, document by document):
 
     python training/compare.py FOLDER FOLDER --precisions float32 int8 --skip-cv \
@@ -43,7 +49,11 @@ from argmine.training.compare import (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("a", type=Path, help="recipe A (training config) or model A (folder)")
-    parser.add_argument("b", type=Path, help="recipe B (training config) or model B (folder)")
+    parser.add_argument(
+        "b", type=Path, nargs="+",
+        help="recipe B (training config) or model B (folder); several folders: the seeds of one "
+        "recipe, each paired with model A",
+    )  # fmt: skip
     parser.add_argument("--seeds", type=int, default=3, help="seeds per recipe (default 3)")
     parser.add_argument(
         "--first-seed", type=int, help="first seed of both recipes (default: each config's seed)"
@@ -75,12 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         help="each model's precision (two folders only; one folder twice: float32 against int8)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    models = [(path / WEIGHTS_NAME).is_file() for path in (args.a, args.b)]
+    paths = [args.a, *args.b]
+    models = [(path / WEIGHTS_NAME).is_file() for path in paths]
     if any(models) and not all(models):
-        parser.error("give two training configs or two model folders, not one of each")
+        parser.error("give two training configs or model folders, not one of each")
+    if len(args.b) > 1 and not all(models):
+        parser.error("several B's are the seeds of one recipe as trained model folders")
     if args.precisions != ["float32", "float32"] and not all(models):
         parser.error("--precisions compares two model folders; recipes train in float32")
-    for path, is_model in zip((args.a, args.b), models, strict=True):
+    for path, is_model in zip(paths, models, strict=True):
         if not (is_model or path.is_file()):
             parser.error(f"no config file or model folder at {path}")
     try:
@@ -100,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         if all(models):
             record = compare_models(args.a, args.b, options, tuple(args.precisions))
         else:
-            record = compare(args.a, args.b, options)
+            record = compare(args.a, args.b[0], options)
     except ValueError as err:
         parser.error(str(err))
-    output = args.output or args.root / f"{args.a.stem}-vs-{args.b.stem}"
+    output = args.output or args.root / f"{args.a.stem}-vs-{args.b[0].stem}"
     output.parent.mkdir(parents=True, exist_ok=True)
     table = markdown_table(record)
     same_precision = args.precisions[0] == args.precisions[1]

@@ -327,26 +327,38 @@ def compare(config_a: str | Path, config_b: str | Path, options: CompareOptions)
 
 def compare_models(
     folder_a: str | Path,
-    folder_b: str | Path,
+    folder_b: str | Path | Sequence[str | Path],
     options: CompareOptions | None = None,
     precisions: tuple[str, str] = ("float32", "float32"),
 ) -> dict[str, Any]:
     """Two trained models (a soup against the shipped model, say), or one model in two
     ``precisions`` (float32 against int8), on the same dev documents: the report of
     :func:`compare` with one model a side, so the paired bootstrap over documents is the only
-    interval (there is no seed spread to show)."""
+    interval (there is no seed spread to show). ``folder_b`` may name several models, the seeds
+    of one recipe (three second stages from the shipped model, say): each is paired with A."""
     options = options or CompareOptions(cv=False)
     if MICROTEXTS in options.sources():
         raise ValueError("cross-validation trains a recipe; two trained models have none")
+    folders_b = [folder_b] if isinstance(folder_b, str | Path) else list(folder_b)
+    if not folders_b:
+        raise ValueError("no model B to compare with")
     sides = []
-    for folder, precision in zip((Path(folder_a), Path(folder_b)), precisions, strict=True):
-        name = folder.name if precision == "float32" else f"{folder.name} ({precision})"
-        runs = RecipeRuns(name=name, config_file=str(folder), folders=[str(folder)])
-        scores, counts = score_model(folder, options, precision)
-        runs.scores.append(scores)
-        runs.counts.append(counts)
+    for folders, precision in zip(([folder_a], folders_b), precisions, strict=True):
+        runs = RecipeRuns(name=_side_name(folders, precision), config_file=str(folders[0]))
+        for folder in map(Path, folders):
+            scores, counts = score_model(folder, options, precision)
+            runs.folders.append(str(folder))
+            runs.scores.append(scores)
+            runs.counts.append(counts)
+        if len(folders) > 1:
+            runs.config_file = ", ".join(runs.folders)
         sides.append(runs)
     return summarize(*sides, options)
+
+
+def _side_name(folders: Sequence[str | Path], precision: str) -> str:
+    name = Path(folders[0]).name if len(folders) == 1 else Path(folders[0]).parent.name
+    return name if precision == "float32" else f"{name} ({precision})"
 
 
 def summarize(a: RecipeRuns, b: RecipeRuns, options: CompareOptions) -> dict[str, Any]:
@@ -367,7 +379,8 @@ def summarize(a: RecipeRuns, b: RecipeRuns, options: CompareOptions) -> dict[str
             "label": PRIMARY_LABEL if key == "primary" else BY_KEY[key].label,
             "a": spread(values_a),
             "b": spread(values_b),
-            "difference": paired_difference(values_a, values_b),
+            # one model A against B's seeds: each seed is paired with that one model
+            "difference": paired_difference(values_a * (len(values_b) // len(values_a)), values_b),
         }
         if key in BOOTSTRAP_COUNTS and all(key in c for c in a.counts + b.counts):
             row["difference"]["bootstrap_95"] = paired_bootstrap(
@@ -503,6 +516,8 @@ def _seeds_note(side: dict[str, Any]) -> str:
 
 
 def _spread_cell(s: dict[str, Any]) -> str:
+    if len(s["values"]) == 1:
+        return f"{s['mean']:.3f} (one model)"
     sd = f", sd {s['sd']:.3f}" if s["sd"] is not None else ""
     return f"{s['mean']:.3f} ({s['min']:.3f} to {s['max']:.3f}{sd})"
 

@@ -218,6 +218,37 @@ def test_two_model_folders_are_compared_on_the_same_documents(tmp_path, monkeypa
     assert "the higher primary measure" in capsys.readouterr().out
 
 
+def test_one_model_against_the_seeds_of_a_recipe(tmp_path, monkeypatch, capsys):
+    sys.path.insert(0, str(ROOT / "training"))
+    import compare as script  # training/compare.py
+
+    link_f1 = {"shipped": 0.5, "13": 0.75, "14": 0.5, "15": 0.25}
+
+    def canned_scores(folder, options, precision="float32"):
+        name = Path(folder).name
+        return {"link_f1": link_f1[name]}, {"link_f1": [[[1, 2, 2]], [[0, 1, 1]]]}
+
+    monkeypatch.setattr(comparison, "score_model", canned_scores)
+    a = _canned_model(tmp_path / "shipped")
+    seeds = [_canned_model(tmp_path / "stage" / seed) for seed in ("13", "14", "15")]
+    out = tmp_path / "report"
+    args = [str(a), *map(str, seeds), "--skip-cv", "--measures", "link_f1", "-o", str(out)]
+    assert script.main(args) == 0
+    record = json.loads(out.with_suffix(".json").read_text())
+    row = record["measures"][0]
+    assert row["difference"]["per_seed"] == pytest.approx([0.25, 0.0, -0.25])
+    assert row["difference"]["t_interval_95"] is not None  # three pairs: a seed interval
+    assert row["b"]["sd"] == pytest.approx(0.25) and row["a"]["values"] == [0.5]
+    assert record["b"]["folders"] == list(map(str, seeds)) and record["b"]["name"] == "stage"
+    table = out.with_suffix(".md").read_text()
+    assert "| CDCP dev, given units: link F1 | 0.500 (one model) | 0.500 (0.250 to 0.750" in table
+    assert record["chosen"] == str(a)  # no gain on the mean: A stays
+    with pytest.raises(SystemExit):  # seeds as configs: a recipe comparison trains its own
+        config = tmp_path / "recipe.json"
+        config.write_text("{}")
+        script.main([str(a), str(config), str(config), "--skip-cv"])
+
+
 def test_one_model_in_two_precisions(tmp_path, monkeypatch):
     sys.path.insert(0, str(ROOT / "training"))
     import compare as script  # training/compare.py
