@@ -8,6 +8,8 @@ work says so.
 
     python benchmarks/startup_benchmark.py            # 3 runs each
     python benchmarks/startup_benchmark.py --runs 5
+    python benchmarks/startup_benchmark.py --only mpnet --precisions float32 int8 \
+        -o benchmarks/results/startup-mpnet.json   # the accurate model's load, per precision
     git worktree add /tmp/before 25075ee && \
         python benchmarks/startup_benchmark.py --code /tmp/before -o before.json  # older code
 
@@ -32,7 +34,7 @@ RESULTS = Path(__file__).parent / "results" / "startup.json"
 ARGMINE = [sys.executable, "-m", "argmine"]
 
 
-def commands(article: Path) -> dict[str, list[str]]:
+def commands(article: Path, precisions: list[str]) -> dict[str, list[str]]:
     load = "import argmine; argmine.load({})"
     found = {
         "argmine --help": [*ARGMINE, "--help"],
@@ -45,6 +47,12 @@ def commands(article: Path) -> dict[str, list[str]]:
             "-c",
             load.format("'argmine-mpnet-policy'"),
         ]
+        for precision in precisions:
+            found[f"argmine.load('argmine-mpnet-policy', precision='{precision}')"] = [
+                sys.executable,
+                "-c",
+                load.format(f"'argmine-mpnet-policy', precision='{precision}'"),
+            ]
     return found
 
 
@@ -72,12 +80,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--code", help="run the commands on argmine from this checkout instead")
     parser.add_argument("-o", "--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--precisions", nargs="+", default=[], choices=["float32", "bfloat16", "int8"],
+        help="also load the accurate model in these precisions",
+    )  # fmt: skip
+    parser.add_argument("--only", help="run only the commands whose name contains this")
     args = parser.parse_args()
     article = RESULTS.parent / "contactpoint.txt"
     article.write_text(load_graphs("contactpoint")[0].text, encoding="utf-8")
     rows = {}
     try:
-        for name, command in commands(article).items():
+        for name, command in commands(article, args.precisions).items():
+            if args.only and args.only not in name:
+                continue
             wall_seconds(command, args.code)  # warm the file cache: a user's second run is so
             before = other_cpu_seconds()
             times = [wall_seconds(command, args.code) for _ in range(args.runs)]
@@ -89,7 +104,12 @@ def main() -> None:
             print(f"{name:<42} median {statistics.median(times):.2f} s  runs {times}")
     finally:
         article.unlink()
-    summary = {"cpu_count": os.cpu_count(), "code": args.code or "this checkout", "rows": rows}
+    summary = {
+        "cpu_count": os.cpu_count(),
+        "code": args.code or "this checkout",
+        "command": "python benchmarks/startup_benchmark.py " + " ".join(sys.argv[1:]),
+        "rows": rows,
+    }
     args.output.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"written {args.output}")
 

@@ -92,7 +92,12 @@ def changed_settings(saved: dict[str, Any], current: dict[str, Any]) -> list[str
     run-only since (``cpu_precision``, ``speed_class``) are not compared; a ``distill`` saved
     before a key of it existed has that key's default."""
     added = {key: TrainConfig.__dataclass_fields__[key].default for key in ADDED_SETTINGS}
+    # a frozen stage saved before its states were cached ran the encoder on every step
+    added["cache_frozen_states"] = not saved.get("freeze_encoder", False)
     saved = {**added, **with_current_names(saved)}
+    if not current.get("freeze_encoder", False) and not saved.get("freeze_encoder", False):
+        saved.pop("cache_frozen_states")  # meaningless without a frozen encoder
+        current = {k: v for k, v in current.items() if k != "cache_frozen_states"}
     if isinstance(saved.get("distill"), dict):
         saved["distill"] = {**DISTILL_DEFAULTS, **saved["distill"]}
     saved, current = _without_unset_selection_keys(saved), _without_unset_selection_keys(current)
@@ -238,7 +243,7 @@ class TrainConfig:
     """With ``freeze_encoder``: compute each document's token states once (encoder in eval
     mode, no dropout) and reuse them every epoch, so later epochs cost the heads only. False
     runs the frozen encoder on every step, its dropout active (how frozen stages trained
-    before argmine 0.3.1)."""
+    before this option existed)."""
     train: list[CorpusSelection] = field(default_factory=list)
     dev: list[CorpusSelection] = field(default_factory=list)
     epochs: float = 6

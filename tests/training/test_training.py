@@ -138,6 +138,21 @@ def test_an_old_head_name_beside_its_new_name_is_an_error(both, message):
         TrainConfig.from_dict(both)
 
 
+def test_a_run_saved_before_frozen_states_were_cached():
+    """Runs saved before ``cache_frozen_states`` existed lack it: an unfrozen run still matches,
+    a frozen stage (which ran its encoder every step) differs from a cached one."""
+    from argmine.training.config import changed_settings
+
+    unfrozen = TrainConfig().model_settings()
+    old = {k: v for k, v in unfrozen.items() if k != "cache_frozen_states"}
+    assert changed_settings(old, unfrozen) == []
+    frozen = TrainConfig(freeze_encoder=True).model_settings()
+    old_frozen = {k: v for k, v in frozen.items() if k != "cache_frozen_states"}
+    assert changed_settings(old_frozen, frozen) == ["cache_frozen_states"]
+    recomputed = TrainConfig(freeze_encoder=True, cache_frozen_states=False).model_settings()
+    assert changed_settings(old_frozen, recomputed) == []
+
+
 def test_settings_saved_under_the_old_head_names_match_the_renamed_config():
     """A checkpoint written before the rename (its ``config``: the model settings the old code
     saved) must resume under the renamed config, and differences still show."""
