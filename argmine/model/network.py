@@ -355,7 +355,11 @@ def _length_chunks(windows: list[list[int]], max_tokens: int) -> list[list[int]]
 
 def _converted(encoder: nn.Module) -> bool:
     """Whether the encoder was converted for inference (int8 modules, or below float32)."""
-    quantized = any("quantized" in type(m).__module__ for m in encoder.modules())
+    from argmine.model.int8 import Int8Linear
+
+    quantized = any(
+        isinstance(m, Int8Linear) or "quantized" in type(m).__module__ for m in encoder.modules()
+    )
     return quantized or any(p.dtype != torch.float32 for p in encoder.parameters())
 
 
