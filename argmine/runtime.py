@@ -252,8 +252,8 @@ def quantize_linear_layers(
 
 def _int8_layers(encoder: nn.Module, names: Sequence[str]) -> list[nn.Module]:
     """The named linear layers as :class:`argmine.model.int8.Int8Linear`, built on as many
-    threads as torch uses (the kernels release the GIL: 0.83 s instead of 1.20 s for the
-    accurate model's 72 layers on 2 cores, the same packed weights)."""
+    threads as torch uses (the kernels release the GIL; the same packed weights, quicker:
+    ``python benchmarks/int8_build_benchmark.py``)."""
     import torch
 
     from argmine.model.int8 import Int8Linear

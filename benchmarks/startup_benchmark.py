@@ -42,17 +42,9 @@ def commands(article: Path, precisions: list[str]) -> dict[str, list[str]]:
         "import argmine; argmine.load()": [sys.executable, "-c", load.format("")],
     }
     if base_available("all-mpnet-base-v2"):
-        found["argmine.load('argmine-mpnet-policy')"] = [
-            sys.executable,
-            "-c",
-            load.format("'argmine-mpnet-policy'"),
-        ]
-        for precision in precisions:
-            found[f"argmine.load('argmine-mpnet-policy', precision='{precision}')"] = [
-                sys.executable,
-                "-c",
-                load.format(f"'argmine-mpnet-policy', precision='{precision}'"),
-            ]
+        for precision in ["", *(f", precision='{p}'" for p in precisions)]:
+            arguments = f"'argmine-mpnet-policy'{precision}"
+            found[f"argmine.load({arguments})"] = [sys.executable, "-c", load.format(arguments)]
     return found
 
 

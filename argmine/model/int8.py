@@ -13,7 +13,7 @@ class Int8Linear(nn.Module):
     quantized on the fly, one scale per call: the arithmetic of torch's dynamically quantized
     ``Linear`` (fbgemm's ``linear_dynamic``, same packed weights, same results), built in one
     step. torch's ``quantize_dynamic`` packs a placeholder of every weight's full size before the
-    real one, which is a third of the accurate model's int8 load time."""
+    real one (``python benchmarks/int8_build_benchmark.py``)."""
 
     def __init__(self, packed: torch.ScriptObject, in_features: int, out_features: int) -> None:
         super().__init__()
