@@ -12,6 +12,10 @@ work says so.
         -o benchmarks/results/startup-mpnet.json   # the accurate model's load, per precision
     git worktree add /tmp/before 25075ee && \
         python benchmarks/startup_benchmark.py --code /tmp/before -o before.json  # older code
+    python benchmarks/startup_benchmark.py --against /tmp/before --runs 8  # paired with it
+
+``--against CHECKOUT`` times each command alternately on this checkout and on CHECKOUT (the
+order swapping every run), so both see the same machine, and reports the ratio of each pair.
 
 Writes ``benchmarks/results/startup.json``.
 """
@@ -67,6 +71,33 @@ def wall_seconds(command: list[str], code: str | None = None) -> float:
     return time.perf_counter() - started
 
 
+def paired_row(command: list[str], code: str | None, against: str, runs: int) -> dict:
+    """``runs`` pairs of timings, this code and ``against`` alternating which goes first."""
+    for checkout in (code, against):
+        wall_seconds(command, checkout)  # warm both file caches
+    before = other_cpu_seconds()
+    ours, theirs = [], []
+    for run in range(runs):
+        order = [(ours, code), (theirs, against)]
+        for times, checkout in order if run % 2 == 0 else order[::-1]:
+            times.append(wall_seconds(command, checkout))
+    ratios = sorted(t / o for o, t in zip(ours, theirs, strict=True))
+    summary = (
+        f"median {statistics.median(ours):.2f} s against {statistics.median(theirs):.2f} s: "
+        f"{statistics.median(ratios):.2f}x faster (pairs {ratios[0]:.2f}x to {ratios[-1]:.2f}x)"
+    )
+    return {
+        "median_s": statistics.median(ours),
+        "runs_s": ours,
+        "against_median_s": statistics.median(theirs),
+        "against_runs_s": theirs,
+        "speed_up_median": statistics.median(ratios),
+        "speed_up_range": [ratios[0], ratios[-1]],
+        "other_processes_cpu_seconds": round(other_cpu_seconds() - before, 2),
+        "summary": summary,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -77,6 +108,7 @@ def main() -> None:
         help="also load the accurate model in these precisions",
     )  # fmt: skip
     parser.add_argument("--only", help="run only the commands whose name contains this")
+    parser.add_argument("--against", help="a checkout to pair every run with (alternating)")
     args = parser.parse_args()
     article = RESULTS.parent / "contactpoint.txt"
     article.write_text(load_graphs("contactpoint")[0].text, encoding="utf-8")
@@ -84,6 +116,10 @@ def main() -> None:
     try:
         for name, command in commands(article, args.precisions).items():
             if args.only and args.only not in name:
+                continue
+            if args.against:
+                rows[name] = paired_row(command, args.code, args.against, args.runs)
+                print(f"{name:<42} {rows[name]['summary']}")
                 continue
             wall_seconds(command, args.code)  # warm the file cache: a user's second run is so
             before = other_cpu_seconds()
@@ -99,6 +135,7 @@ def main() -> None:
     summary = {
         "cpu_count": os.cpu_count(),
         "code": args.code or "this checkout",
+        "against": args.against,
         "command": "python benchmarks/startup_benchmark.py " + " ".join(sys.argv[1:]),
         "rows": rows,
     }

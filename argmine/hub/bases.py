@@ -10,6 +10,7 @@ error that names it, never a silent load.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from argmine.files import atomic_write
 
 CACHE_ENV = "ARGMINE_CACHE_DIR"
 """Environment variable that overrides :func:`cache_dir`."""
@@ -259,3 +262,46 @@ def marker_matches(folder: Path, sha256: str) -> bool:
         and marker.get("sha256") == sha256.lower()
         and all(marker.get(key) == value for key, value in stamp.items())
     )
+
+
+CHECKSUMS_FILE = "base-checksums.json"
+"""In :func:`cache_dir`: checksums of bases' loaded tensors, each stamped with its weights file."""
+
+
+def remembered_checksum(folder: str | Path, key: str, compute: Callable[[], str]) -> str:
+    """``compute()``'s checksum of the base in ``folder``, computed once per state of its weights.
+
+    Loading a model checks its base by hashing every base tensor (a few tenths of a second for
+    the accurate model's base); the answer only changes with the weights file, so it is kept in
+    ``CHECKSUMS_FILE`` under ``key`` (what was hashed: loader, layers, scheme) with the file's
+    size, modification time and inode, as the fetch marker keeps its hash. A folder without
+    weights, or a cache that cannot be written, computes it every time; entries of weights
+    files that no longer exist are dropped.
+    """
+    weights = Path(folder) / WEIGHTS_FILE
+    try:
+        weights = weights.resolve()
+        stamp = {**_weights_stamp(weights), "inode": weights.stat().st_ino}
+    except OSError:
+        return compute()
+    store, entry = cache_dir() / CHECKSUMS_FILE, f"{weights}|{key}"
+    known = _read_checksums(store)
+    found = known.get(entry)
+    if isinstance(found, dict) and all(found.get(k) == v for k, v in stamp.items()):
+        return str(found["checksum"])
+    checksum = compute()
+    known = {k: v for k, v in known.items() if Path(v.get("weights", "")).is_file()}
+    known[entry] = {"weights": str(weights), "checksum": checksum, **stamp}
+    with contextlib.suppress(OSError):  # a read-only cache: computed again next time
+        atomic_write(store, json.dumps(known, indent=1) + "\n")  # a reader never sees half
+    return checksum
+
+
+def _read_checksums(store: Path) -> dict[str, dict]:
+    try:
+        known = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(known, dict):
+        return {}
+    return {k: v for k, v in known.items() if isinstance(v, dict)}

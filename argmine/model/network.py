@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load, save_file
+from safetensors.torch import save_file
 from torch import nn
 
+from argmine.hub.bases import remembered_checksum
 from argmine.hub.folders import (
     CONFIG_NAME,
     INT8_CALIBRATION_NAME,
@@ -63,6 +63,7 @@ from argmine.model.spans import (
     position_features,
     token_ranges,
 )
+from argmine.model.weights_file import WeightsFileError, read_safetensors
 from argmine.model.windows import DocumentEncoding, window_input_ids
 
 STORAGE_DTYPE = torch.float16
@@ -163,7 +164,12 @@ class ArgumentModel(nn.Module):
         encoder = load_plain_encoder(source, config.encoder_layers) if plain else None
         if encoder is None:
             encoder = load_encoder(source, config.encoder_layers)
-        found = base_checksum(encoder, whole=config.lora is not None)
+        whole = config.lora is not None
+        found = remembered_checksum(
+            source,
+            f"{type(encoder).__name__} layers={config.encoder_layers} whole={whole}",
+            lambda: base_checksum(encoder, whole=whole),
+        )
         if config.base_sha256 and found != config.base_sha256:
             raise ModelLoadError(
                 f"{folder / CONFIG_NAME}: this model was trained on base {config.base_model!r} "
@@ -371,10 +377,8 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ModelLoadError(f"model file missing: {path}")
     try:
-        # one read, not a memory map: faulting a mapped file in page by page cost 0.2 s of a
-        # 1 s load here, and writing into mapped weights (merging adapters) copies each page
-        return load(path.read_bytes())
-    except (SafetensorError, OSError, ValueError) as err:
+        return read_safetensors(path)
+    except (OSError, WeightsFileError) as err:
         raise ModelLoadError(f"model file corrupt: {path}: {err}") from err
 
 

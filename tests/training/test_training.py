@@ -593,3 +593,34 @@ def test_a_frozen_stage_with_cached_states_trains_the_heads_only(tiny_graphs):
         for n, p in fresh.named_parameters()
         if not n.startswith("encoder.")
     )
+
+
+def test_a_frozen_stage_trains_only_the_heads_it_names(tiny_graphs):
+    from argmine.training import train
+    from argmine.training.loop import initial_model, seed_everything
+
+    config = TrainConfig(
+        name="relations-only", encoder_layers=1, max_steps=6, batch_size=2, head_lr=3e-3,
+        log_every=1000, freeze_encoder=True, train_heads=["relations"], seed=3,
+    )  # fmt: skip
+    miner = train(config, tiny_graphs, log=lambda line: None)
+    seed_everything(config.seed)
+    fresh = dict(initial_model(config).named_parameters())
+    changed = {
+        name.split(".")[0]
+        for name, param in miner.model.named_parameters()
+        if not torch.equal(param.half(), fresh[name].half())  # stored in float16
+    }
+    assert changed == {"relations"}
+
+
+def test_train_heads_needs_a_frozen_encoder_and_known_heads():
+    from argmine.training.config import changed_settings
+
+    with pytest.raises(ValueError, match="freeze_encoder"):
+        TrainConfig(train_heads=["relations"])
+    with pytest.raises(ValueError, match="unknown: \\['links'\\]"):
+        TrainConfig(freeze_encoder=True, train_heads=["links"])
+    saved = TrainConfig(freeze_encoder=True).model_settings()
+    saved.pop("train_heads")  # a stage saved before the key existed trained every head
+    assert changed_settings(saved, TrainConfig(freeze_encoder=True).model_settings()) == []
