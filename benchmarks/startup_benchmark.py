@@ -1,8 +1,9 @@
 """Start-up: what a one-shot command costs in a fresh process (median of ``--runs``).
 
 Each command runs ``--runs`` times in a new Python process, wall time from start to exit:
-``argmine --help``, ``argmine parse`` on the ContactPoint article, ``import argmine;
-argmine.load()`` for the default model and, where its base is fetched, the accurate one. The
+``argmine --help``, ``argmine parse`` on the ContactPoint article, ``import torch`` (what every
+load pays first), ``import argmine; argmine.load()`` for the default model and, where its base
+is fetched, the accurate one. The
 CPU seconds other processes used during the runs are recorded, so a timing taken beside other
 work says so.
 
@@ -43,6 +44,7 @@ def commands(article: Path, precisions: list[str]) -> dict[str, list[str]]:
     found = {
         "argmine --help": [*ARGMINE, "--help"],
         "argmine parse ARTICLE": [*ARGMINE, "parse", str(article)],
+        "import torch": [sys.executable, "-c", "import torch"],
         "import argmine; argmine.load()": [sys.executable, "-c", load.format("")],
     }
     if base_available("all-mpnet-base-v2"):
