@@ -5,7 +5,9 @@ for the new heads) and differ only in their seed (batch order, dropout) stay in 
 the loss (Wortsman et al. 2022: Model soups), so the mean of their weights is a model of the
 same size and speed that is usually at least as good as the typical seed and varies less.
 Heads drawn from other random weights are refused, and so are models trained with any other
-difference (base, corpora, length, LoRA): their average has no such guarantee. The soup's
+difference (base, corpora, length) or with LoRA adapters they trained: their average has no
+such guarantee. Seeds of a later, frozen-encoder stage all start from the model named by
+``init_from`` and share its adapters unchanged, so they are souped like any seeds. The soup's
 decoding settings (link temperature, priors, ``min_score``, sentence cuts, detector threshold)
 are tuned again on the recipe's dev corpora, since the averaged scorer's scores are not any
 seed's.
@@ -33,6 +35,8 @@ from argmine.training.compare import (
 )
 from argmine.training.config import TrainConfig
 
+LORA_MARK = ".lora_"
+"""In a stored weight's name: a LoRA adapter factor (``...lora_A.default.weight``)."""
 SOUP_RECORD = "soup.json"
 """In a soup's folder: the seeds and model folders it averages."""
 SOUP_PRIMARY = tuple(key for key in PRIMARY if BY_KEY[key].source != MICROTEXTS)
@@ -63,7 +67,7 @@ def soup_configs(folders: Sequence[Path]) -> list[TrainConfig]:
                 f"{folder} was trained with other settings than {folders[0]} "
                 f"({', '.join(differ)}): a soup averages seeds of one recipe"
             )
-    starts = {c.seed if c.init_seed is None else c.init_seed for c in configs}
+    starts = {_start_of(c) for c in configs}
     if len(starts) > 1:
         raise SoupError(
             f"the models' heads start from different random weights (init seeds "
@@ -72,12 +76,20 @@ def soup_configs(folders: Sequence[Path]) -> list[TrainConfig]:
     seeds = [c.seed for c in configs]
     if len(set(seeds)) < len(seeds):
         raise SoupError(f"the models repeat a seed ({seeds}): average distinct runs")
-    if configs[0].lora is not None:
+    if configs[0].lora is not None and not configs[0].freeze_encoder:
         raise SoupError(
-            "the models store LoRA adapters: averaging each adapter's two factors is not the "
-            "average of the models (soups of LoRA models are not supported)"
+            "the models store LoRA adapters they trained: averaging each adapter's two factors "
+            "is not the average of the models (only frozen-encoder stages, whose adapters are "
+            "the same in every seed, can be souped)"
         )
     return configs
+
+
+def _start_of(config: TrainConfig) -> str | int:
+    """Where the heads start: a trained model's weights (a later stage), else the init seed."""
+    if config.init_from is not None:
+        return config.init_from
+    return config.seed if config.init_seed is None else config.init_seed
 
 
 def _without_seed(config: TrainConfig) -> dict:
@@ -85,15 +97,25 @@ def _without_seed(config: TrainConfig) -> dict:
 
 
 def averaged_weights(folders: Sequence[Path]) -> dict[str, torch.Tensor]:
-    """The mean, in float32, of each stored weight over the models."""
+    """The mean, in float32, of each stored weight over the models. LoRA adapter weights must
+    be the same in every model (a frozen-encoder stage): the mean of two factors is not the
+    mean of their products."""
     from safetensors.torch import load_file
 
     total: dict[str, torch.Tensor] = {}
+    first: dict[str, torch.Tensor] = {}
     for folder in folders:
         weights = load_file(str(Path(folder) / "model.safetensors"))
         if total and set(weights) != set(total):
             raise SoupError(f"{folder}/model.safetensors holds other weights than the first model")
         for name, tensor in weights.items():
+            if LORA_MARK in name:
+                first.setdefault(name, tensor)
+                if not torch.equal(first[name], tensor):
+                    raise SoupError(
+                        f"{folder}: adapter weight {name} differs from the first model's (a soup "
+                        "of LoRA models needs the adapters frozen, the same in every seed)"
+                    )
             total[name] = total.get(name, 0.0) + tensor.float()
     return {name: tensor / len(folders) for name, tensor in total.items()}
 
@@ -114,7 +136,9 @@ def make_soup(
     folders = [Path(f) for f in folders]
     configs = soup_configs(folders)
     miner = argmine.load(str(folders[0]), precision="float32")
-    miner.model.load_stored_weights(averaged_weights(folders))
+    weights = averaged_weights(folders)
+    merged = miner.model.merged_adapters  # frozen adapters: the first model's, already merged
+    miner.model.load_stored_weights({k: v for k, v in weights.items() if k not in merged})
     miner.model.round_to_storage_precision()
     seeds = [c.seed for c in configs]
     log(f"averaged the weights of seeds {', '.join(map(str, seeds))}")

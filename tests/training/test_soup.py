@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from argmine.training import TrainConfig, train
 from argmine.training.soup import (
     SoupError,
+    averaged_weights,
     make_soup,
     shipped_by_rule,
     soup_against_seeds,
@@ -153,3 +154,43 @@ def test_a_soup_is_scored_against_its_seeds_on_the_same_documents(seed_runs, tmp
     assert record["chosen"] in {str(soup), *map(str, seed_runs[:2])}
     table = soup_table(record)
     assert "| CDCP dev, given units: link F1 |" in table and "The rule ships" in table
+
+
+@pytest.mark.slow
+def test_frozen_stages_of_a_lora_model_are_souped_and_trained_adapters_refused(
+    tmp_path, tiny_graphs
+):
+    from tiny_encoders import build_tiny_encoder
+
+    import argmine
+
+    base = build_tiny_encoder("bert", tmp_path / "base")
+    lora = {"r": 4, "alpha": 8}
+    common = dict(encoder=str(base), lora=lora, batch_size=2, head_lr=3e-3, log_every=100)
+
+    def run(name: str, seed: int, **settings) -> Path:
+        config = TrainConfig(seed=seed, output_dir=str(tmp_path / name), **common, **settings)
+        train(config, tiny_graphs, log=lambda line: None).save_pretrained(tmp_path / name)
+        return tmp_path / name
+
+    start = run("start", 1, max_steps=3)
+    stage = dict(max_steps=3, init_from=str(start), freeze_encoder=True)
+    stages = [run("stage-2", 2, **stage), run("stage-3", 3, **stage)]
+    assert len(soup_configs(stages)) == 2  # one start (the model), frozen adapters
+    souped = averaged_weights(stages)
+    first, second = (load_file(str(f / "model.safetensors")) for f in stages)
+    adapters = [name for name in first if ".lora_" in name]
+    assert adapters and all(torch.equal(souped[n], first[n].float()) for n in adapters)
+    moved = [n for n in first if n.startswith("relations.")]
+    heads = [n for n in moved if not torch.equal(first[n], second[n])]
+    assert heads  # the heads did train apart, and are averaged
+    assert all(torch.allclose(souped[n], (first[n].float() + second[n].float()) / 2) for n in heads)
+    soup = make_soup(stages, tmp_path / "soup", tiny_graphs, log=lambda line: None)
+    saved = load_file(str(tmp_path / "soup" / "model.safetensors"))
+    assert set(saved) == set(first)  # the adapters are stored again, unmerged
+    assert all(torch.equal(saved[n], first[n]) for n in adapters)
+    text = "Cars pollute the air. We should ban cars."
+    assert soup.parse(text).to_json() == argmine.load(str(tmp_path / "soup")).parse(text).to_json()
+    trained = [run("lora-1", 1, max_steps=3), run("lora-2", 2, max_steps=3, init_seed=1)]
+    with pytest.raises(SoupError, match="LoRA adapters they trained"):
+        soup_configs(trained)
