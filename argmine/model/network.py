@@ -179,7 +179,7 @@ class ArgumentModel(nn.Module):
         weights = _read_weights(folder / WEIGHTS_NAME)
         adapters = {}
         if config.lora is not None and isinstance(encoder, PlainEncoder):
-            adapters = {k: v.float() for k, v in weights.items() if _is_adapter(k)}
+            adapters = {k: v.float() for k, v in weights.items() if is_adapter(k)}
             weights = {k: v for k, v in weights.items() if k not in adapters}
             merge_adapters(encoder, adapters, config.lora)
         elif config.lora is not None:
@@ -222,7 +222,7 @@ class ArgumentModel(nn.Module):
         if name == self.frozen_weight:
             return False
         if self.config.lora is not None and name.startswith("encoder."):
-            return "lora_" in name
+            return is_adapter(name)
         return True
 
     def load_stored_weights(self, weights: dict[str, torch.Tensor]) -> None:
@@ -259,9 +259,7 @@ class ArgumentModel(nn.Module):
     def merge_adapters(self) -> None:
         """Fold LoRA adapters into the encoder weights, keeping them aside for saving."""
         self.merged_adapters = {
-            name: t.detach().clone()
-            for name, t in self.state_dict().items()
-            if name.startswith("encoder.") and "lora_" in name
+            name: t.detach().clone() for name, t in self.state_dict().items() if is_adapter(name)
         }
         self.encoder = merge_lora(self.encoder)
         self.frozen_weight = "encoder." + input_embedding_name(self.encoder)
@@ -369,7 +367,8 @@ def _converted(encoder: nn.Module) -> bool:
     return quantized or any(p.dtype != torch.float32 for p in encoder.parameters())
 
 
-def _is_adapter(name: str) -> bool:
+def is_adapter(name: str) -> bool:
+    """Whether a stored weight is a LoRA adapter factor (``encoder....lora_A.default.weight``)."""
     return name.startswith("encoder.") and "lora_" in name
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from argmine.graph import ArgumentGraph
+from argmine.model.network import is_adapter
 from argmine.training.compare import (
     BOOTSTRAP_COUNTS,
     BY_KEY,
@@ -35,8 +36,6 @@ from argmine.training.compare import (
 )
 from argmine.training.config import TrainConfig
 
-LORA_MARK = ".lora_"
-"""In a stored weight's name: a LoRA adapter factor (``...lora_A.default.weight``)."""
 SOUP_RECORD = "soup.json"
 """In a soup's folder: the seeds and model folders it averages."""
 SOUP_PRIMARY = tuple(key for key in PRIMARY if BY_KEY[key].source != MICROTEXTS)
@@ -98,26 +97,26 @@ def _without_seed(config: TrainConfig) -> dict:
 
 def averaged_weights(folders: Sequence[Path]) -> dict[str, torch.Tensor]:
     """The mean, in float32, of each stored weight over the models. LoRA adapter weights must
-    be the same in every model (a frozen-encoder stage): the mean of two factors is not the
-    mean of their products."""
+    be the same in every model (a frozen-encoder stage) and are kept as they are: the mean of
+    two factors is not the mean of their products."""
     from safetensors.torch import load_file
 
     total: dict[str, torch.Tensor] = {}
-    first: dict[str, torch.Tensor] = {}
+    adapters: dict[str, torch.Tensor] = {}
     for folder in folders:
         weights = load_file(str(Path(folder) / "model.safetensors"))
-        if total and set(weights) != set(total):
+        if (total or adapters) and set(weights) != set(total) | set(adapters):
             raise SoupError(f"{folder}/model.safetensors holds other weights than the first model")
         for name, tensor in weights.items():
-            if LORA_MARK in name:
-                first.setdefault(name, tensor)
-                if not torch.equal(first[name], tensor):
-                    raise SoupError(
-                        f"{folder}: adapter weight {name} differs from the first model's (a soup "
-                        "of LoRA models needs the adapters frozen, the same in every seed)"
-                    )
-            total[name] = total.get(name, 0.0) + tensor.float()
-    return {name: tensor / len(folders) for name, tensor in total.items()}
+            if not is_adapter(name):
+                total[name] = total.get(name, 0.0) + tensor.float()
+            elif not torch.equal(adapters.setdefault(name, tensor), tensor):
+                raise SoupError(
+                    f"{folder}: adapter weight {name} differs from the first model's (a soup "
+                    "of LoRA models needs the adapters frozen, the same in every seed)"
+                )
+    averaged = {name: tensor / len(folders) for name, tensor in total.items()}
+    return averaged | {name: tensor.float() for name, tensor in adapters.items()}
 
 
 def make_soup(
@@ -137,8 +136,8 @@ def make_soup(
     configs = soup_configs(folders)
     miner = argmine.load(str(folders[0]), precision="float32")
     weights = averaged_weights(folders)
-    merged = miner.model.merged_adapters  # frozen adapters: the first model's, already merged
-    miner.model.load_stored_weights({k: v for k, v in weights.items() if k not in merged})
+    # frozen adapters are the first model's, already merged into its encoder on load
+    miner.model.load_stored_weights({k: v for k, v in weights.items() if not is_adapter(k)})
     miner.model.round_to_storage_precision()
     seeds = [c.seed for c in configs]
     log(f"averaged the weights of seeds {', '.join(map(str, seeds))}")

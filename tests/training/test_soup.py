@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from argmine.model.network import is_adapter
 from argmine.training import TrainConfig, train
 from argmine.training.soup import (
     SoupError,
@@ -179,7 +180,7 @@ def test_frozen_stages_of_a_lora_model_are_souped_and_trained_adapters_refused(
     assert len(soup_configs(stages)) == 2  # one start (the model), frozen adapters
     souped = averaged_weights(stages)
     first, second = (load_file(str(f / "model.safetensors")) for f in stages)
-    adapters = [name for name in first if ".lora_" in name]
+    adapters = [name for name in first if is_adapter(name)]
     assert adapters and all(torch.equal(souped[n], first[n].float()) for n in adapters)
     moved = [n for n in first if n.startswith("relations.")]
     heads = [n for n in moved if not torch.equal(first[n], second[n])]
